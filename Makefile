@@ -1,0 +1,51 @@
+# vita: set-up, demo, tests, benchmarks. `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+VITA := $(VENV)/bin/vita
+# Debian packages the project reads data from (see README "Data").
+APT_PACKAGES := dataset-fashion-mnist
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export MPLBACKEND := Agg
+PYTEST_ARGS ?=
+
+.PHONY: system-deps venv demo test test-all bench lint clean
+
+# One shared target for apt packages; skips apt-get entirely when everything is present.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: system-deps venv
+	$(VITA) demo --out runs/demo
+	@echo "report: runs/demo/report.md"
+
+test: system-deps venv
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+test-all: system-deps venv
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: system-deps venv
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lint: venv
+	$(VENV)/bin/ruff check vita_cli tests benchmarks
+	$(VENV)/bin/ruff format --check vita_cli tests benchmarks
+
+clean:
+	rm -rf runs .pytest_cache .ruff_cache

@@ -1,0 +1,64 @@
+import json
+
+from vita_cli import __version__
+
+
+def test_help_lists_verbs(vita):
+    r = vita("--help")
+    assert r.exit_code == 0
+    for verb in ("info", "recipes", "demo"):
+        assert verb in r.stdout
+
+
+def test_version(vita):
+    r = vita("--version")
+    assert r.exit_code == 0 and __version__ in r.stdout
+
+
+def test_info_json_parseable(vita):
+    r = vita("info", "--json", "--device", "cpu")
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert data["device"] == "cpu" and "torch" in data
+
+
+def test_bad_device_is_exit_2(vita):
+    r = vita("info", "--device", "tpu")
+    assert r.exit_code == 2
+    assert "unknown device" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_recipes_list_json(vita):
+    r = vita("recipes", "list", "--json")
+    assert r.exit_code == 0
+    names = [row["name"] for row in json.loads(r.stdout)["recipes"]]
+    assert names == sorted(names)
+
+
+def test_recipes_show_unknown_is_exit_2(vita):
+    r = vita("recipes", "show", "nope/never")
+    assert r.exit_code == 2 and "unknown recipe" in r.stderr
+
+
+def test_recipes_validate_bad_key(vita, tmp_path):
+    # a copy of a real recipe with one unknown key must be rejected, naming the key
+    r = vita("recipes", "list", "--json")
+    first = json.loads(r.stdout)["recipes"][0]
+    folder = tmp_path / first["name"].split("/")[0]
+    folder.mkdir()
+    bad = folder / "bad.yaml"
+    bad.write_text(open(first["path"]).read() + "\nnot_a_key: 1\n")
+    r = vita("recipes", "validate", bad)
+    assert r.exit_code == 2 and "not_a_key" in r.stderr
+    good = folder / "good.yaml"
+    good.write_text(open(first["path"]).read())
+    r = vita("recipes", "validate", good, "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["valid"] is True
+
+
+def test_recipes_copy(vita, tmp_path):
+    name = json.loads(vita("recipes", "list", "--json").stdout)["recipes"][0]["name"]
+    r = vita("recipes", "copy", name, tmp_path)
+    assert r.exit_code == 0 and list(tmp_path.glob("*.yaml"))
+    r = vita("recipes", "copy", name, tmp_path)
+    assert r.exit_code == 2 and "already exists" in r.stderr

@@ -1,0 +1,1 @@
+"""The Typer app. One module per verb; each exposes ``register(app)``."""

@@ -1,0 +1,192 @@
+"""What every verb shares: the global options, the run session, error handling and output.
+
+A verb is a plain function with a ``session: Session`` parameter, decorated with
+:func:`verb_command`; the decorator adds ``--device --seed --out --json --quiet --verbose`` to
+its signature, builds the session and turns exceptions into one-line errors and exit codes
+(user mistakes 2, failures 1).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Callable
+
+import typer
+from rich.console import Console
+
+from vita_cli.core.errors import UserError, VitaError
+from vita_cli.core.progress import ConsoleReporter
+from vita_cli.core.recipe import dump_yaml, load_recipe
+from vita_cli.core.rundir import RunDir, _jsonable, default_run_dir
+
+PANEL = "Common options"
+
+Overrides = Annotated[
+    list[str] | None,
+    typer.Argument(help="Recipe overrides, key.sub=value (after the options).", show_default=False),
+]
+
+
+def recipe_option():
+    return typer.Option("--recipe", "-r", help="Recipe name (verb/name) or YAML path.")
+
+
+@dataclass
+class Session:
+    verb: str
+    device_spec: str = "auto"
+    seed: int = 0
+    out: Path | None = None
+    json_output: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    exit_code: int = 0
+    result: Any = None
+    _device: Any = field(default=None, repr=False)
+    _run_dir: RunDir | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        # stderr for everything but the result, so `--json` output can be piped
+        self.console = Console(stderr=True, quiet=self.quiet, soft_wrap=True)
+        self.out_console = Console(file=sys.stdout) if not self.json_output else None
+        self.reporter = ConsoleReporter(self.console, quiet=self.quiet)
+
+    @property
+    def device(self):
+        if self._device is None:
+            from vita_cli.core.device import resolve_device
+
+            self._device = resolve_device(self.device_spec)
+        return self._device
+
+    @property
+    def run_dir(self) -> RunDir:
+        if self._run_dir is None:
+            self._run_dir = RunDir(self.out or default_run_dir(self.verb))
+        return self._run_dir
+
+    def log(self, message: str) -> None:
+        self.console.print(message, markup=False, highlight=False)
+
+    def recipe(self, name_or_path: str, overrides: list[str] | None, schema: type | None = None):
+        """Load and type-check a recipe and write the resolved copy into the run directory."""
+        recipe, path = load_recipe(name_or_path, schema, overrides)
+        dump_yaml(recipe, self.run_dir / "recipe.yaml")
+        self.log(f"recipe {path} -> run directory {self.run_dir.path}")
+        return recipe
+
+    def emit(self, result: dict, render: Callable[[Console], None] | None = None) -> None:
+        """The verb's result: JSON on stdout with ``--json``, else ``render`` (or pretty JSON)."""
+        self.result = result
+        if self.json_output:
+            sys.stdout.write(json.dumps(result, default=_jsonable) + "\n")
+            sys.stdout.flush()
+        elif render is not None:
+            render(self.out_console)
+        else:
+            self.out_console.print_json(json.dumps(result, default=_jsonable))
+
+
+DeviceOpt = Annotated[
+    str, typer.Option("--device", help="auto | cpu | cuda | cuda:N (auto picks CUDA when present).", rich_help_panel=PANEL)
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.", rich_help_panel=PANEL)]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Run directory (default runs/<verb>/<timestamp>).", rich_help_panel=PANEL),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable result on stdout.", rich_help_panel=PANEL)]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.", rich_help_panel=PANEL)]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks on errors.", rich_help_panel=PANEL)]
+
+_COMMON = [
+    ("device", DeviceOpt, "auto"),
+    ("seed", SeedOpt, 0),
+    ("out", OutOpt, None),
+    ("json_output", JsonOpt, False),
+    ("quiet", QuietOpt, False),
+    ("verbose", VerboseOpt, False),
+]
+
+
+def verb_command(verb: str):
+    """Decorator: add the common options and run the function inside a :class:`Session`."""
+
+    def decorate(fn):
+        sig = inspect.signature(fn)
+        params = [p for p in sig.parameters.values() if p.name != "session"]
+        extra = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
+            for name, ann, default in _COMMON
+        ]
+        # keep variadic positional arguments (overrides) last among positionals
+        new_sig = sig.replace(parameters=params + extra)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            common = {name: kwargs.pop(name) for name, _, _ in _COMMON}
+            session = Session(
+                verb=verb,
+                device_spec=common["device"],
+                seed=common["seed"],
+                out=common["out"],
+                json_output=common["json_output"],
+                quiet=common["quiet"],
+                verbose=common["verbose"],
+            )
+            run_guarded(session, lambda: fn(*args, session=session, **kwargs))
+
+        wrapper.__signature__ = new_sig
+        wrapper.__annotations__ = {
+            **{k: v for k, v in fn.__annotations__.items() if k != "session"},
+            **{name: ann for name, ann, _ in _COMMON},
+        }
+        return wrapper
+
+    return decorate
+
+
+def run_guarded(session: Session, body: Callable[[], Any]) -> None:
+    """Run ``body``; map errors to one line on stderr and the documented exit codes."""
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        from vita_cli.core.seed import seed_everything
+
+        seed_everything(session.seed)
+        body()
+    except typer.Exit:
+        raise
+    except VitaError as exc:
+        if session.verbose:
+            traceback.print_exc()
+        err.print(f"error: {exc.one_line()}", markup=False, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        raise typer.Exit(130) from None
+    except Exception as exc:  # a failure during the run: exit 1, traceback only on request
+        if session.verbose:
+            traceback.print_exc()
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        err.print(
+            f"error: {type(exc).__name__}: {message} (run with --verbose for the traceback)",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    if session.exit_code:
+        raise typer.Exit(session.exit_code)
+
+
+def check_range(name: str, value: float, low: float, high: float, inclusive: bool = False) -> float:
+    ok = low <= value <= high if inclusive else low < value < high
+    if not ok:
+        bounds = f"[{low}, {high}]" if inclusive else f"({low}, {high})"
+        raise UserError(f"{name} must lie in {bounds}, got {value}")
+    return value

@@ -1,0 +1,45 @@
+"""``vita demo``: every verb's quick demo on built-in data, gathered into one Markdown report.
+
+A verb module takes part by exposing ``DEMO = (title, function)`` where ``function(session, folder)``
+runs the demo into ``folder`` and returns a Markdown section (plots referenced relative to the report).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import time
+from pathlib import Path
+
+from vita_cli.cli.common import Session, verb_command
+
+
+def collect_demos() -> list[tuple[str, str, object]]:
+    import vita_cli.cli as pkg
+
+    demos = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"vita_cli.cli.{info.name}")
+        demo = getattr(module, "DEMO", None)
+        if demo is not None:
+            demos.append((info.name, *demo))
+    return demos
+
+
+def register(app):
+    @app.command("demo", help="Run every verb's quick demo on built-in data; write runs/demo/report.md.")
+    @verb_command("demo")
+    def demo(session: Session):
+        if session.out is None:
+            session.out = Path("runs/demo")
+        root = session.run_dir.path
+        sections, timings = [], {}
+        for name, title, fn in collect_demos():
+            session.log(f"== demo: {title}")
+            start = time.perf_counter()
+            section = fn(session, root / name)
+            timings[name] = round(time.perf_counter() - start, 1)
+            sections.append(f"## {title}\n\n_{timings[name]} s_\n\n{section}\n")
+        report = root / "report.md"
+        report.write_text("# vita demo report\n\n" + "\n".join(sections))
+        session.emit({"report": str(report), "seconds": timings}, lambda c: c.print(f"report: {report}"))

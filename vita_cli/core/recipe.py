@@ -1,0 +1,268 @@
+"""Recipes: YAML files parsed into typed dataclasses.
+
+A recipe lives at ``recipes/<verb>/<name>.yaml`` and is addressed by ``<verb>/<name>`` or by a path.
+``key.sub=value`` overrides are applied on top (values parsed as YAML). Unknown keys and wrong types
+are user errors that list the valid keys. Each recipe directory has one schema (a dataclass),
+registered by the method that owns it with :func:`register_schema` in a module named ``config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+import types
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from vita_cli.core.errors import UserError
+
+_SCHEMAS: dict[str, type] = {}
+
+
+def register_schema(recipe_dir: str, schema: type) -> type:
+    """Declare the dataclass that recipes under ``recipes/<recipe_dir>/`` parse into."""
+    if not dataclasses.is_dataclass(schema):
+        raise TypeError(f"{schema!r} is not a dataclass")
+    existing = _SCHEMAS.get(recipe_dir)
+    if existing is not None and existing is not schema:
+        raise ValueError(f"recipe directory {recipe_dir!r} already has schema {existing.__name__}")
+    _SCHEMAS[recipe_dir] = schema
+    return schema
+
+
+def _discover_schemas() -> None:
+    import vita_cli
+
+    for info in pkgutil.walk_packages(vita_cli.__path__, prefix="vita_cli."):
+        if info.name.rsplit(".", 1)[-1] == "config":
+            importlib.import_module(info.name)
+
+
+def schemas() -> dict[str, type]:
+    _discover_schemas()
+    return dict(_SCHEMAS)
+
+
+def schema_for(recipe_dir: str) -> type:
+    known = schemas()
+    if recipe_dir not in known:
+        raise UserError(
+            f"no recipe schema for directory {recipe_dir!r}",
+            f"recipes live under one of: {', '.join(sorted(known))}",
+        )
+    return known[recipe_dir]
+
+
+# ---------------------------------------------------------------- locating recipe files
+
+
+def recipes_root() -> Path:
+    """The shipped ``recipes/`` directory (next to the package in a checkout / editable install)."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[2] / "recipes", here.parents[1] / "recipes"):
+        if candidate.is_dir():
+            return candidate
+    raise UserError("cannot find the recipes directory", "install vita from its source tree (pip install -e .)")
+
+
+def list_recipes() -> list[tuple[str, Path]]:
+    root = recipes_root()
+    return sorted((f"{p.parent.name}/{p.stem}", p) for p in root.glob("*/*.yaml"))
+
+
+def find_recipe(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml"):
+        if not p.is_file():
+            raise UserError(f"recipe file not found: {p}", "check the path, or use a name from `vita recipes list`")
+        return p
+    candidate = recipes_root() / f"{name_or_path}.yaml"
+    if candidate.is_file():
+        return candidate
+    names = [n for n, _ in list_recipes()]
+    raise UserError(f"unknown recipe {str(name_or_path)!r}", f"known recipes: {', '.join(names)}")
+
+
+def recipe_dir_of(path: Path) -> str:
+    return path.resolve().parent.name
+
+
+def read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"recipe {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"recipe {path} must be a mapping of keys to values")
+    return data
+
+
+# ---------------------------------------------------------------- overrides
+
+
+def apply_overrides(data: dict, overrides: list[str] | None) -> dict:
+    """Apply ``a.b=value`` strings to a nested dict (values parsed as YAML scalars/lists)."""
+    data = _deepcopy(data)
+    for item in overrides or []:
+        if "=" not in item:
+            raise UserError(f"override {item!r} is not of the form key.sub=value")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise UserError(f"override {item!r} has an empty key")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise UserError(f"override {item!r}: {part!r} is a value, not a section")
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def _deepcopy(data):
+    if isinstance(data, dict):
+        return {k: _deepcopy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deepcopy(v) for v in data]
+    return data
+
+
+# ---------------------------------------------------------------- typed parsing
+
+
+def from_dict(schema: type, data: dict, where: str = "") -> Any:
+    """Build ``schema`` (a dataclass) from ``data``, checking keys and types recursively."""
+    if not isinstance(data, dict):
+        raise UserError(f"{where or 'recipe'} must be a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(schema) if f.init}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise UserError(
+            f"unknown recipe key {prefix}{unknown[0]}",
+            f"valid keys{' in ' + where if where else ''}: {', '.join(sorted(fields))}",
+        )
+    hints = get_type_hints(schema)
+    kwargs = {}
+    for name, value in data.items():
+        key = f"{where}.{name}" if where else name
+        kwargs[name] = _coerce(hints[name], value, key)
+    try:
+        return schema(**kwargs)
+    except (ValueError, TypeError) as exc:
+        # __post_init__ validation: the message names the key
+        raise UserError(f"invalid recipe{' section ' + where if where else ''}: {exc}") from exc
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(tp, value, key: str):
+    origin = get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        args = get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(arg, value, key)
+            except UserError as exc:
+                errors.append(exc)
+        raise UserError(f"recipe key {key}: {value!r} is not a {' or '.join(_type_name(a) for a in args)}")
+    if origin is Literal:
+        choices = get_args(tp)
+        if value not in choices:
+            raise UserError(f"recipe key {key}: {value!r} is not one of {', '.join(map(str, choices))}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value if value is not None else {}, key)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"recipe key {key}: expected a list, got {value!r}")
+        args = get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                raise UserError(f"recipe key {key}: expected {len(args)} values, got {len(value)}")
+            return tuple(_coerce(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+        item = args[0] if args else Any
+        out = [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(out) if origin is tuple else out
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise UserError(f"recipe key {key}: expected a mapping, got {value!r}")
+        kt, vt = get_args(tp) or (Any, Any)
+        return {_coerce(kt, k, key): _coerce(vt, v, f"{key}.{k}") for k, v in value.items()}
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise UserError(f"recipe key {key}: expected true/false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise UserError(f"recipe key {key}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)  # YAML 1.1 reads "1e-3" as a string
+            except ValueError:
+                pass
+        raise UserError(f"recipe key {key}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise UserError(f"recipe key {key}: expected a string, got {value!r}")
+    if isinstance(tp, type) and isinstance(value, tp):
+        return value
+    raise UserError(f"recipe key {key}: cannot read {value!r} as {_type_name(tp)}")
+
+
+def to_dict(obj) -> dict:
+    return dataclasses.asdict(obj)
+
+
+def dump_yaml(obj, path: Path) -> Path:
+    data = to_dict(obj) if dataclasses.is_dataclass(obj) else obj
+    path.write_text(yaml.safe_dump(_plain(data), sort_keys=False))
+    return path
+
+
+def _plain(data):
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_plain(v) for v in data]
+    return data
+
+
+def load_recipe(name_or_path: str | Path, schema: type | None = None, overrides: list[str] | None = None):
+    """Find, read, override and type-check a recipe. Returns (recipe object, source path)."""
+    path = find_recipe(name_or_path)
+    schema = schema or schema_for(recipe_dir_of(path))
+    data = apply_overrides(read_yaml(path), overrides)
+    return from_dict(schema, data), path
+
+
+def recipe_from_dict(schema: type, data: dict, overrides: list[str] | None = None):
+    return from_dict(schema, apply_overrides(data, overrides))
+
