@@ -1,6 +1,5 @@
-import torch
-
 import pytest
+import torch
 
 from vita_cli.core.checkpoint import load_checkpoint, save_checkpoint, tensors_sha256
 from vita_cli.core.errors import UserError
@@ -33,13 +32,14 @@ def test_tampered_tensor_fails_integrity(tmp_path):
         load_checkpoint(path)
 
 
+class Evil:
+    """Any class: unpickling it would run code, so weights_only loading must refuse it."""
+
+
 def test_pt_loaded_weights_only(tmp_path):
     good = tmp_path / "sd.pt"
     torch.save({"w": torch.ones(2)}, good)
     assert torch.equal(load_checkpoint(good).tensors["w"], torch.ones(2))
-
-    class Evil:
-        pass
 
     bad = tmp_path / "pickle.pt"
     torch.save({"w": Evil()}, bad)

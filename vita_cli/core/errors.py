@@ -16,6 +16,9 @@ class VitaError(Exception):
     def one_line(self) -> str:
         return f"{self.message} (hint: {self.hint})" if self.hint else self.message
 
+    def __str__(self) -> str:
+        return self.one_line()
+
 
 class UserError(VitaError):
     """A mistake in what the user gave: a path, a file, a recipe key, a value. Exit code 2."""
