@@ -76,6 +76,13 @@ def all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
     return t.tolist()
 
 
+def sync_buffers(model: torch.nn.Module) -> None:
+    """Rank 0's buffers (BatchNorm running stats) everywhere: DDP syncs them only before a forward."""
+    if is_distributed():
+        for buf in model.buffers():
+            dist.broadcast(buf, src=0)
+
+
 def wrap_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     if not is_distributed():
         return model

@@ -233,6 +233,10 @@ def fit(
     state = TrainCheckpoint.load(resume_path) if resume_path is not None else None
     if state is not None and state.get("masks"):
         masks = state["masks"]  # the checkpoint's masks win: they belong to its weights
+    if masks and ddp.is_distributed():
+        masks = ddp.broadcast_object(
+            {k: v.cpu() for k, v in masks.items()}
+        )  # every rank prunes the same weights
     pairs = mask_pairs(model, masks)
     mask_weights_(pairs)
 
@@ -309,6 +313,7 @@ def fit(
                     )
                     pending = 0
         seconds = time.perf_counter() - start
+        ddp.sync_buffers(model)
         total_loss, total_correct, total_seen = ddp.all_reduce_sum(
             [loss_sum.item(), float(correct.item()), float(seen)], device
         )
