@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from vita_cli.core.recipe import register_schema
+from vita_cli.data import DataConfig
 
 
 @dataclass
@@ -56,28 +57,8 @@ class TrainConfig:
             raise ValueError("train.max_steps_per_epoch must be >= 1 or null")
 
 
-@dataclass
-class DataSection:
-    """Mirrors ``vita_cli.data.DataConfig`` (kept here so recipes validate without loading data)."""
-
-    name: str = "fashion-mnist"
-    root: str | None = None
-    channels: int = 1
-    image_size: int = 32
-    val_size: int = 5000
-    train_subset: int | None = None
-    test_subset: int | None = None
-    augment: bool = True
-    batch_size: int = 128
-    num_workers: int = 0
-
-    def __post_init__(self):
-        if self.channels not in (1, 3):
-            raise ValueError(f"data.channels must be 1 or 3, got {self.channels}")
-        if self.batch_size < 1:
-            raise ValueError(f"data.batch_size must be >= 1, got {self.batch_size}")
-        if self.val_size < 0:
-            raise ValueError(f"data.val_size must be >= 0, got {self.val_size}")
+# The data section is the data loader's own config (one source of truth for its keys and checks).
+DataSection = DataConfig
 
 
 @dataclass

@@ -11,7 +11,7 @@ import os
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, SequentialSampler
 
 
 def is_distributed() -> bool:
@@ -93,21 +93,16 @@ def wrap_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
 
 def shard_loader(loader: DataLoader, seed: int = 0) -> DataLoader:
     """The same loader with each rank reading its own 1/world of every epoch."""
-    if not is_distributed() or isinstance(loader.sampler, DistributedSampler):
+    if not is_distributed():
         return loader
-    sampler = DistributedSampler(
-        loader.dataset,
-        shuffle=isinstance(loader.sampler, RandomSampler),
-        seed=seed,
-        drop_last=loader.drop_last,
-    )
-    return DataLoader(
-        loader.dataset,
-        batch_size=loader.batch_size,
-        sampler=sampler,
-        num_workers=loader.num_workers,
-        collate_fn=loader.collate_fn,
-        pin_memory=loader.pin_memory,
-        drop_last=loader.drop_last,
-        worker_init_fn=loader.worker_init_fn,
-    )
+    batch_sampler = loader.sampler if isinstance(loader.sampler, BatchSampler) else None
+    inner = batch_sampler.sampler if batch_sampler is not None else loader.sampler
+    if isinstance(inner, DistributedSampler):
+        return loader
+    shuffle = not isinstance(inner, SequentialSampler)
+    sampler = DistributedSampler(loader.dataset, shuffle=shuffle, seed=seed, drop_last=loader.drop_last)
+    common = dict(num_workers=loader.num_workers, collate_fn=loader.collate_fn, pin_memory=loader.pin_memory)
+    if batch_sampler is not None:  # a loader that fetches whole batches from the dataset (vita's in-memory sets)
+        batches = type(batch_sampler)(sampler, batch_sampler.batch_size, batch_sampler.drop_last)
+        return DataLoader(loader.dataset, sampler=batches, batch_size=None, **common)
+    return DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=sampler, drop_last=loader.drop_last, **common)
