@@ -5,12 +5,14 @@ Decision rules (thresholds are stored in ``sig.json``):
 * **QR** (white-box, Scheme 2): verified iff a QR decoder reads exactly the owner's payload from the
   suspect's channel map at the key. The data-module bit error rate is reported beside it.
 * **Mask overlap** (white-box, Scheme 1): Jaccard index of the suspect's and the owner's masks over the
-  owner's masked layers; verified iff ≥ ``jaccard_min``. The chance level is what two independent
-  random masks with the same per-layer densities would give.
+  owner's masked layers, passed iff ≥ ``jaccard_min``; the chance level is what two independent random
+  masks with the same per-layer densities would give. Supporting evidence only: the owner's own
+  unsigned ticket (and any ticket derived from the same IMP run) overlaps as much, so overlap alone
+  cannot say *who* signed.
 * **Trigger set** (black-box, Scheme 3): verified iff accuracy ≥ ``trigger_accuracy_min`` and the
   binomial tail probability of that many hits at chance 1/K is below ``p_value_max``.
 
-Ownership is verified when any evaluated check passes (each is a low-false-positive test on its own).
+Ownership is verified when the QR or the trigger-set check passes (each a low-false-positive test).
 """
 
 from __future__ import annotations
@@ -40,9 +42,11 @@ class Evidence:
     threshold: str
     passed: bool
     details: dict = field(default_factory=dict)
+    decisive: bool = True  # False: reported as supporting evidence, never decides the verdict alone
 
     def as_dict(self) -> dict:
-        return {"check": self.check, "value": self.value, "threshold": self.threshold, "passed": self.passed, **self.details}
+        return {"check": self.check, "value": self.value, "threshold": self.threshold, "passed": self.passed,
+                "decisive": self.decisive, **self.details}
 
 
 def owner_template(white_box: dict) -> np.ndarray:
@@ -79,7 +83,11 @@ def qr_evidence(masks: dict[str, torch.Tensor], white_box: dict) -> Evidence:
         f"decoded {ex.decoded!r}" if ex.decoded is not None else "not decodable",
         f"== {white_box['payload']!r}",
         passed,
-        {"decoded": ex.decoded, "bit_error_rate": ex.bit_error_rate, "modules": ex.modules.astype(int).tolist()},
+        {
+            "decoded": ex.decoded,
+            "bit_error_rate": ex.bit_error_rate,
+            "modules": ["".join("1" if v else "0" for v in row) for row in ex.modules],  # 1 = dark
+        },
     )
 
 
@@ -113,6 +121,7 @@ def overlap_evidence(suspect: dict[str, torch.Tensor], owner: dict[str, torch.Te
         f">= {tau:g}",
         compared > 0 and j >= tau,
         {"jaccard": j, "chance": chance, "layers_compared": compared, "owner_layers": len(owner)},
+        decisive=False,
     )
 
 
@@ -143,4 +152,64 @@ def trigger_evidence(correct: int, total: int, num_classes: int, thresholds: dic
 def verdict(evidence: list[Evidence]) -> dict:
     if not evidence:
         raise UserError("nothing to verify: the signature has neither a white-box nor a black-box part")
-    return {"verified": any(e.passed for e in evidence), "evidence": [e.as_dict() for e in evidence]}
+    return {"verified": any(e.passed and e.decisive for e in evidence), "evidence": [e.as_dict() for e in evidence]}
+
+
+def normalizer(black_box: dict):
+    norm = black_box.get("normalization") or {}
+    mean, std = norm.get("mean"), norm.get("std")
+    if mean is None or std is None:
+        return lambda x: x
+
+    def normalize(x: torch.Tensor) -> torch.Tensor:
+        m = torch.tensor(mean, dtype=x.dtype).view(-1, 1, 1)
+        s = torch.tensor(std, dtype=x.dtype).view(-1, 1, 1)
+        return (x - m) / s
+
+    return normalize
+
+
+def verify(
+    sig,
+    state: dict[str, torch.Tensor],
+    stored_masks: dict[str, torch.Tensor],
+    model: torch.nn.Module | None,
+    model_error: str | None,
+    device,
+    black_box_only: bool = False,
+) -> dict:
+    """All evidence the signature allows for this suspect, and the verdict."""
+    from vita_cli.methods.ticket.engine import suspect_masks
+    from vita_cli.methods.ticket.triggers import trigger_accuracy
+
+    thresholds = {**DEFAULT_THRESHOLDS, **(sig.data.get("thresholds") or {})}
+    evidence: list[Evidence] = []
+    notes: list[str] = []
+    mask_source = None
+    if not black_box_only:
+        wb = sig.white_box
+        owner = sig.owner_masks()
+        masks, mask_source = suspect_masks(stored_masks, state, list(owner), wb["layer"] if wb else None)
+        if wb is not None:
+            evidence.append(qr_evidence(masks, wb))
+        evidence.append(overlap_evidence(masks, owner, thresholds))
+    bb = sig.black_box
+    if bb is not None:
+        if model is None:
+            if black_box_only:
+                raise UserError(f"cannot run the suspect for black-box verification: {model_error}")
+            notes.append(f"trigger set skipped: {model_error}")
+        else:
+            triggers = sig.triggers()
+            model.to(device)
+            try:
+                correct, total = trigger_accuracy(model, triggers, normalizer(bb), device)
+            except RuntimeError as exc:  # e.g. the model expects other channels / sizes
+                raise UserError(f"the suspect cannot classify the trigger images: {str(exc).splitlines()[0]}") from exc
+            evidence.append(trigger_evidence(correct, total, int(bb["num_classes"]), thresholds))
+    elif black_box_only:
+        raise UserError(f"signature {sig.path} has no trigger set", "sign with --trigger-set to verify black-box")
+    out = verdict(evidence)
+    out["mask_source"] = mask_source
+    out["notes"] = notes
+    return out

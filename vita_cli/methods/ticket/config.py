@@ -1,0 +1,94 @@
+"""Recipe schema for ``recipes/ticket/*.yaml``: sign-ticket, verify-ticket and attack-ticket settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from vita_cli.core.recipe import register_schema
+from vita_cli.training.config import DataSection, ModelSection, TrainConfig
+
+
+@dataclass
+class ThresholdSection:
+    """Decision thresholds written into sig.json (see vita_cli/methods/ticket/verify.py)."""
+
+    jaccard_min: float = 0.5  # mask overlap that counts as "the same ticket"
+    trigger_accuracy_min: float = 0.5
+    p_value_max: float = 1e-6
+    qr_ber_reference: float = 0.03  # reported only; the QR verdict is "decodes to the payload"
+
+    def __post_init__(self):
+        if not 0 < self.jaccard_min <= 1:
+            raise ValueError(f"sign.thresholds.jaccard_min must lie in (0, 1], got {self.jaccard_min}")
+        if not 0 < self.trigger_accuracy_min <= 1:
+            raise ValueError("sign.thresholds.trigger_accuracy_min must lie in (0, 1]")
+        if not 0 < self.p_value_max < 1:
+            raise ValueError("sign.thresholds.p_value_max must lie in (0, 1)")
+
+
+@dataclass
+class SignSection:
+    qr_version: int = 3  # 29×29 modules
+    ecc: Literal["L", "M", "Q", "H"] = "H"
+    layer: str | None = None  # host layer (parameter name); None = the best-agreeing layer
+    offset: list[int] | None = None  # [row, col] in the channel map; None = the best-agreeing offset
+    polarity: Literal["auto", "dark-connected", "light-connected"] = "auto"
+    embed_seed: int = 2
+    retrain: bool = True  # retrain from the rewind point with the signed mask fixed
+    compare_unsigned: bool = False  # also retrain the unsigned ticket with the same schedule
+    trigger_set: bool = True
+    trigger_count: int = 100
+    triggers_per_batch: int = 1
+    trigger_seed: int = 1234
+    thresholds: ThresholdSection = field(default_factory=ThresholdSection)
+
+    def __post_init__(self):
+        if not 2 <= self.qr_version <= 6:
+            raise ValueError(f"sign.qr_version must lie in [2, 6], got {self.qr_version}")
+        if self.offset is not None and len(self.offset) != 2:
+            raise ValueError(f"sign.offset must be [row, col], got {self.offset}")
+        if self.trigger_count < 1 or self.triggers_per_batch < 0:
+            raise ValueError("sign.trigger_count must be >= 1 and sign.triggers_per_batch >= 0")
+
+
+def _default_strengths() -> dict[str, list[float]]:
+    return {
+        "finetune": [0, 1, 2, 4],  # epochs of fine-tuning with the mask fixed
+        "prune": [0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98],  # fraction of live weights removed
+        "random-prune": [0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98],
+        "add-connections": [0.0, 0.001, 0.005, 0.01, 0.05, 0.1],  # probability a pruned weight returns
+        "forge": [0, 1],  # retraining epochs after the forged embedding (0 = as the paper)
+        "paths": [0, 25, 50, 100],  # weighted random-walk paths removed (Scheme 1), then retrained
+        "random-kernels": [0, 25, 50, 100],  # same number of kernels removed at random (control)
+    }
+
+
+@dataclass
+class AttackSection:
+    strengths: dict[str, list[float]] = field(default_factory=_default_strengths)
+    finetune_lr: float = 0.01
+    add_std: float = 0.01  # std of re-enabled weights (the paper's N(0, 0.1²) is for ResNet-20s)
+    forge_payload: str = "attacker"
+    forge_std: float = 0.01  # std of the re-randomised weights in the forged block
+    retrain_epochs: int | None = None  # retraining after path removal / forging (None = train.epochs)
+
+    def __post_init__(self):
+        known = set(_default_strengths())
+        unknown = sorted(set(self.strengths) - known)
+        if unknown:
+            raise ValueError(f"attack.strengths has unknown attack {unknown[0]!r}; known: {', '.join(sorted(known))}")
+
+
+@dataclass
+class TicketRecipe:
+    """``recipes/ticket/*.yaml``."""
+
+    data: DataSection = field(default_factory=DataSection)
+    model: ModelSection = field(default_factory=lambda: ModelSection(name="small_cnn"))
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sign: SignSection = field(default_factory=SignSection)
+    attack: AttackSection = field(default_factory=AttackSection)
+
+
+register_schema("ticket", TicketRecipe)

@@ -1,0 +1,85 @@
+"""Shared steps: loaders, retraining a ticket with its mask fixed, evaluation, masks of a suspect."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from vita_cli.core.errors import UserError
+from vita_cli.core.progress import SILENT, Reporter
+from vita_cli.sparsity import apply_masks
+from vita_cli.training import TrainConfig, evaluate, fit
+
+
+@dataclass
+class Loaders:
+    train: object
+    val: object | None
+    test: object
+    normalize: object  # float [0,1] batch -> model input
+    num_classes: int
+
+
+def make_loaders(bundle, batch_size: int, seed: int = 0) -> Loaders:
+    from vita_cli.data import make_loader
+
+    val = make_loader(bundle.val, batch_size, shuffle=False) if len(bundle.val) else None
+    return Loaders(
+        train=make_loader(bundle.train, batch_size, shuffle=True, seed=seed),
+        val=val,
+        test=make_loader(bundle.test, 512, shuffle=False),
+        normalize=bundle.normalize,
+        num_classes=bundle.num_classes,
+    )
+
+
+def retrain(
+    model: nn.Module,
+    start_state: dict[str, torch.Tensor] | None,
+    masks: dict[str, torch.Tensor],
+    loaders: Loaders,
+    cfg: TrainConfig,
+    device,
+    reporter: Reporter = SILENT,
+    batch_hook=None,
+) -> nn.Module:
+    """Train a copy of ``model`` from ``start_state`` (the rewind point; None = its current weights)."""
+    net = copy.deepcopy(model)
+    if start_state is not None:
+        net.load_state_dict(start_state)
+    apply_masks(net, masks)
+    if cfg.epochs > 0:
+        fit(net, loaders.train, loaders.val, cfg, device, reporter=reporter, masks=masks, batch_hook=batch_hook)
+    return net
+
+
+def test_accuracy(model: nn.Module, loaders: Loaders, device) -> float:
+    return float(evaluate(model, loaders.test, device).accuracy)
+
+
+def masks_from_zeros(state: dict[str, torch.Tensor], names: list[str]) -> dict[str, torch.Tensor]:
+    """Masks read off exact zeros, for files saved after ``prune.remove`` (masks folded into weights)."""
+    return {n: state[n] != 0 for n in names if n in state}
+
+
+def suspect_masks(
+    stored: dict[str, torch.Tensor], state: dict[str, torch.Tensor], owner_layers: list[str], host: str | None
+) -> tuple[dict[str, torch.Tensor], str]:
+    """The suspect's masks and where they came from ("stored" or "inferred from zero weights").
+
+    A model without masks is read through its zero weights; a dense host layer means there is no
+    mask to check, which is bad input rather than "not verified".
+    """
+    if stored:
+        return stored, "stored"
+    inferred = masks_from_zeros(state, owner_layers)
+    probe = inferred.get(host) if host else next(iter(inferred.values()), None)
+    if probe is None or bool(probe.all()):
+        raise UserError(
+            "the suspect model has no mask (no mask tensors, and its weights have no pruned zeros)",
+            "pass a ticket saved with its masks (vita checkpoint or torch prune layout)",
+        )
+    return inferred, "inferred from zero weights"
