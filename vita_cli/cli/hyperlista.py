@@ -212,14 +212,15 @@ def eval_cmd(
 
 
 @app.command(
-    "compare", help="Tune/train on one distribution, test under a sparsity, magnitude or noise shift."
+    "compare", help="Tune/train on one distribution, test under sparsity, magnitude or noise shifts."
 )
 @verb_command("hyperlista compare")
 def compare_cmd(
     overrides: Overrides = None,
     recipe: RecipeOpt = "hyperlista/default",
     shift: Annotated[
-        Shift | None, typer.Option(help="What changes at test time (default: the recipe's).")
+        list[Shift] | None,
+        typer.Option(help="What changes at test time; repeat for several (default: the recipe's)."),
     ] = None,
     params: ParamsOpt = None,
     matrix: MatrixOpt = None,
@@ -228,42 +229,48 @@ def compare_cmd(
     from vita_cli.methods.hyperlista import experiment
     from vita_cli.methods.hyperlista.config import LEARNED_METHODS
 
-    extra = [f"compare.shift={shift.value}"] if shift else []
-    cfg, prob, ops = _load(session, recipe, list(overrides or []) + extra, matrix, None)
+    cfg, prob, ops = _load(session, recipe, overrides, matrix, None)
+    shifts = [s.value for s in shift] if shift else [cfg.compare.shift]
     methods = cfg.compare.methods
     constants, tuned = (
         _constants(session, cfg, prob, ops, params) if "hyperlista" in methods else (None, None)
     )
-    models = experiment.train_baselines(
-        cfg, [m for m in methods if m in LEARNED_METHODS], prob, ops, session.reporter, session.seed
-    )
-    rows = []
-    for value in cfg.compare.shift_values():
-        split = experiment.shifted_test(cfg, prob, cfg.compare.shift, value)
-        final = {
-            name: round(curve[-1], 3)
-            for name, curve in experiment.curves(cfg, methods, split, ops, constants, models).items()
-        }
-        rows.append({"value": value, **final})
-    _plot_shift(rows, methods, cfg.compare.shift, session.run_dir / "shift.png")
+    learned = [m for m in methods if m in LEARNED_METHODS]
+    models = experiment.train_baselines(cfg, learned, prob, ops, session.reporter, session.seed)
+    # the training distribution first: per-layer curves of every method on the original test set
+    in_distribution = experiment.curves(cfg, methods, prob.test, ops, constants, models)
+    _plot_curves(in_distribution, session.run_dir / "nmse.png", "NMSE vs layer, training distribution")
+    _write_table(in_distribution, session.run_dir / "nmse.csv")
+    tables = {}
+    for name in shifts:
+        values = cfg.compare.values if (cfg.compare.values and name == cfg.compare.shift) else None
+        rows = []
+        for value in values or experiment.default_shift_values(name):
+            split = experiment.shifted_test(cfg, prob, name, value)
+            final = experiment.curves(cfg, methods, split, ops, constants, models)
+            rows.append({"value": value, **{m: round(c[-1], 3) for m, c in final.items()}})
+        tables[name] = rows
+        _plot_shift(rows, methods, name, session.run_dir / f"shift-{name}.png")
     result = {
-        "shift": cfg.compare.shift,
+        "shifts": tables,
         "trained_on": {"p": cfg.problem.p, "sigma": cfg.problem.sigma, "snr_db": cfg.problem.snr_db},
         "layers": cfg.tune.layers,
         "constants": constants.as_dict() if constants else None,
         "tuning": tuned,
-        "rows": rows,
-        "plot": str(session.run_dir / "shift.png"),
+        "nmse_db": {m: [round(v, 3) for v in c] for m, c in in_distribution.items()},
+        "plots": [str(session.run_dir / f"shift-{name}.png") for name in shifts],
     }
     session.run_dir.write_json("results.json", result)
 
     def render(console):
-        table = Table(
-            cfg.compare.shift, *(LABELS[m] for m in methods), title=f"NMSE@{cfg.tune.layers} (dB) under shift"
-        )
-        for row in rows:
-            table.add_row(f"{row['value']:g}", *(f"{row[m]:.1f}" for m in methods))
-        console.print(table)
+        console.print(_curve_table(in_distribution))
+        for name, rows in tables.items():
+            table = Table(
+                name, *(LABELS[m] for m in methods), title=f"NMSE@{cfg.tune.layers} (dB), test {name} shifted"
+            )
+            for row in rows:
+                table.add_row(f"{row['value']:g}", *(f"{row[m]:.1f}" for m in methods))
+            console.print(table)
 
     session.emit(result, render)
 

@@ -129,15 +129,6 @@ class CompareConfig:
         if unknown:
             raise ValueError(f"compare.methods: unknown {unknown[0]!r}; choose from {', '.join(ALL_METHODS)}")
 
-    def shift_values(self) -> list[float]:
-        if self.values:
-            return list(self.values)
-        return {
-            "sparsity": [0.05, 0.1, 0.15, 0.2],
-            "magnitude": [0.5, 1.0, 2.0],
-            "noise": [40.0, 30.0, 20.0],
-        }[self.shift]
-
 
 @dataclass
 class HyperlistaRecipe:

@@ -225,6 +225,15 @@ def curves(
     return out
 
 
+def default_shift_values(shift: str) -> list[float]:
+    """Test p, σ or SNR (dB) values; the training value is included for reference."""
+    return {
+        "sparsity": [0.05, 0.1, 0.15, 0.2],
+        "magnitude": [0.25, 0.5, 1.0, 2.0, 4.0],
+        "noise": [40.0, 30.0, 20.0],
+    }[shift]
+
+
 def shifted_recipe(recipe: HyperlistaRecipe, shift: str, value: float) -> ProblemConfig:
     cfg = recipe.problem
     if shift == "sparsity":
