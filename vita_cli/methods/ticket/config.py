@@ -59,8 +59,9 @@ def _default_strengths() -> dict[str, list[float]]:
         "random-prune": [0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98],
         "add-connections": [0.0, 0.001, 0.005, 0.01, 0.05, 0.1],  # probability a pruned weight returns
         "forge": [0, 1],  # retraining epochs after the forged embedding (0 = as the paper)
-        "paths": [0, 25, 50, 100],  # weighted random-walk paths removed (Scheme 1), then retrained
-        "random-kernels": [0, 25, 50, 100],  # same number of kernels removed at random (control)
+        # Scheme 1: weighted random-walk paths removed, then retrained; the same number of random
+        # kernels is removed as the control
+        "paths": [0, 25, 50, 100],
     }
 
 

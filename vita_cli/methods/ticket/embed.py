@@ -79,8 +79,13 @@ def choose_placement(
     layer: str | None = None,
     offset: tuple[int, int] | None = None,
     polarity: str | None = None,
+    avoid: tuple[str, int, int, int] | None = None,
 ) -> Placement:
-    """The (layer, offset, polarity) where the existing mask agrees best with the code; any may be fixed."""
+    """The (layer, offset, polarity) where the existing mask agrees best with the code; any may be fixed.
+
+    ``avoid = (layer, row, col, size)`` rules out offsets whose block overlaps that block (a forger
+    placing a second code elsewhere).
+    """
     n = qr_modules.shape[0]
     data = data_module_mask(version)
     if layer is not None:
@@ -112,11 +117,20 @@ def choose_placement(
                 score = float(np.mean(cmap[r : r + n, c : c + n][data] == target[data]))
             else:
                 grid = agreement_grid(cmap, target, data)
+                if avoid is not None and avoid[0] == name:
+                    _, ar, ac, asz = avoid
+                    rr = np.arange(grid.shape[0])[:, None]
+                    cc = np.arange(grid.shape[1])[None, :]
+                    overlap = (rr < ar + asz) & (rr + n > ar) & (cc < ac + asz) & (cc + n > ac)
+                    grid = np.where(overlap, -1.0, grid)
+                    if grid.max() < 0:
+                        continue
                 r, c = np.unravel_index(int(np.argmax(grid)), grid.shape)
                 score = float(grid[r, c])
             if best is None or score > best.agreement:
                 best = Placement(name, int(r), int(c), pol, score)
-    assert best is not None
+    if best is None:
+        raise UserError("no free place for another code: every offset overlaps the avoided block")
     return best
 
 
@@ -151,10 +165,7 @@ def embed_qr(
     if delta < 0:
         # re-enable weights inside "on" kernels (they stay on; the off ones stay empty)
         on = (data & target)[:, :, None]
-        free = np.argwhere(on & ~block)
-        added = min(len(free), -delta)  # a dense block may lack room: the rest goes outside it
-        for a, b, p in free[gen.choice(len(free), size=added, replace=False)]:
-            block[a, b, p] = True
+        added = _add_to_sparsest(block, data & target, -delta, gen)  # the rest goes outside the block
     elif delta > 0:
         # remove surplus weights without emptying an "on" kernel: first from kernels holding ≥ 2 live
         # weights, then from function-pattern kernels (they carry no payload), then outside the block
@@ -235,21 +246,44 @@ def embed_signature(
     return out, report
 
 
+def _add_to_sparsest(block: np.ndarray, on: np.ndarray, count: int, gen: np.random.Generator) -> int:
+    """Re-enable up to ``count`` weights in "on" kernels, always in a kernel with the fewest live ones.
+
+    Spreading the weights evenly maximises the smallest kernel: a module only flips when *all* its
+    weights are pruned, so this makes the code last longest under later magnitude pruning.
+    """
+    added = 0
+    k2 = block.shape[2]
+    while added < count:
+        live = block.sum(axis=2)
+        room = on & (live < k2)
+        if not room.any():
+            break
+        level = live[room].min()
+        candidates = np.argwhere(room & (live == level))
+        for idx in gen.permutation(len(candidates)):
+            if added >= count:
+                break
+            a, b = candidates[idx]
+            block[a, b, gen.choice(np.flatnonzero(~block[a, b]))] = True
+            added += 1
+    return added
+
+
 def _remove_keeping_one(block: np.ndarray, on: np.ndarray, count: int, gen: np.random.Generator) -> int:
-    """Remove up to ``count`` random live weights from "on" kernels, never emptying one."""
+    """Remove up to ``count`` live weights from "on" kernels, always from the fullest, never emptying one."""
     removed = 0
     while removed < count:
         live = block.sum(axis=2)
-        spare = np.argwhere(on & (live >= 2))
-        if len(spare) == 0:
+        spare = on & (live >= 2)
+        if not spare.any():
             break
-        # one weight per eligible kernel per pass keeps the removal spread out
-        order = gen.permutation(len(spare))
-        for idx in order:
+        level = live[spare].max()
+        candidates = np.argwhere(spare & (live == level))
+        for idx in gen.permutation(len(candidates)):
             if removed >= count:
                 break
-            a, b = spare[idx]
-            positions = np.flatnonzero(block[a, b])
-            block[a, b, gen.choice(positions)] = False
+            a, b = candidates[idx]
+            block[a, b, gen.choice(np.flatnonzero(block[a, b]))] = False
             removed += 1
     return removed
