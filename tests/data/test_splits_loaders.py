@@ -52,7 +52,11 @@ def test_augmentation(tmp_path):
     same = (flipped == images).flatten(1).all(1)
     mirrored = (flipped == images.flip(3)).flatten(1).all(1)
     assert bool((same | mirrored).all()) and 10 < int(mirrored.sum()) < 54
-    # every crop is a shifted window of the zero-padded image
+    # every crop is a (possibly mirrored) window of the zero-padded image
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
+    for i in range(8):
+        windows = [padded[i, :, r : r + 8, c : c + 8] for r in range(5) for c in range(5)]
+        assert any(torch.equal(out[i], win) or torch.equal(out[i], win.flip(2)) for win in windows)
     g = torch.Generator().manual_seed(0)
     a = random_crop_flip(images, 2, True, generator=g)
     g = torch.Generator().manual_seed(0)

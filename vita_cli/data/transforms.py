@@ -19,23 +19,23 @@ def random_crop_flip(
     ``images`` is N×C×H×W of any dtype; the result has the same shape, dtype and device. Randomness
     comes from ``generator`` or torch's global RNG (so a trainer that saves RNG state resumes exactly).
     """
-    n, _, h, w = images.shape
-    if n == 0:
+    n, c, h, w = images.shape
+    if n == 0 or (padding <= 0 and not flip):
         return images
-    out = images
-    if padding > 0:
-        padded = F.pad(images, (padding, padding, padding, padding))
-        dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
-        dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
-        rows = (dy[:, None] + torch.arange(h)[None, :]).to(images.device)  # N×H
-        cols = (dx[:, None] + torch.arange(w)[None, :]).to(images.device)  # N×W
-        batch = torch.arange(n, device=images.device)[:, None, None]
-        # advanced indexing on dims 0, 2, 3 gives N×H×W×C; move channels back
-        out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
-    if flip:
-        flip_mask = (torch.rand(n, generator=generator) < 0.5).to(images.device)
-        out = torch.where(flip_mask[:, None, None, None], out.flip(3), out)
-    return out.contiguous()
+    padding = max(0, padding)
+    padded = F.pad(images, (padding, padding, padding, padding)) if padding else images
+    wp = w + 2 * padding
+    dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+    dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+    rows = dy[:, None] + torch.arange(h)[None, :]  # N×H source rows of each crop
+    cols = dx[:, None] + torch.arange(w)[None, :]  # N×W source columns
+    if flip:  # a mirrored crop reads its columns right to left
+        flip_mask = torch.rand(n, generator=generator) < 0.5
+        cols = torch.where(flip_mask[:, None], cols.flip(1), cols)
+    # one gather over the flattened padded image does crop and flip together (cheaper than indexing)
+    index = (rows[:, :, None] * wp + cols[:, None, :]).reshape(n, 1, h * w).expand(n, c, h * w)
+    out = padded.reshape(n, c, -1).gather(2, index.to(images.device))
+    return out.reshape(n, c, h, w)
 
 
 def normalize(x: torch.Tensor, mean, std) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""A small, fast CNN for 32×32 images (≈0.1M parameters, ≈10M MACs at 32×32 with width 32).
+"""A small, fast CNN for 32×32 images (≈0.24M parameters, ≈12M MACs at 1×32×32 with width 32).
 
 conv1 (in→w) → pool → conv2 (w→2w) → pool → conv3 (2w→4w) → pool → conv4 (4w→4w) → global pool → fc.
 conv2..conv4 have ≥ 32 input and output channels at the default width, big enough to hold a 29×29
