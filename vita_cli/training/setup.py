@@ -1,0 +1,96 @@
+"""Glue every vision verb shares: data bundle + loaders, and a model from a recipe or a file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from vita_cli.core.errors import UserError
+
+
+@dataclass
+class Loaders:
+    bundle: object  # vita_cli.data.DataBundle
+    train: object
+    val: object | None
+    test: object
+
+
+def build_loaders(data_cfg, seed: int = 0) -> Loaders:
+    from vita_cli.data import load_data, make_loader
+
+    bundle = load_data(data_cfg, seed=seed)
+    bs = data_cfg.batch_size
+    train = make_loader(bundle.train, bs, shuffle=True, seed=seed, num_workers=data_cfg.num_workers)
+    val = make_loader(bundle.val, 2 * bs, shuffle=False) if len(bundle.val) else None
+    test = make_loader(bundle.test, 2 * bs, shuffle=False)
+    return Loaders(bundle, train, val, test)
+
+
+def arch_spec(model_section, bundle, arch_name: str | None = None) -> dict:
+    """``{"name", "num_classes", "in_channels", **options}``; ``--arch`` replaces the recipe's name."""
+    name = arch_name or model_section.name
+    options = dict(model_section.options) if not arch_name or arch_name == model_section.name else {}
+    return {"name": name, "num_classes": bundle.num_classes, "in_channels": bundle.in_channels, **options}
+
+
+def build_from_spec(arch: dict) -> nn.Module:
+    from vita_cli.models import build_model
+
+    return build_model(arch)
+
+
+def load_weights_into(model: nn.Module, path: str | Path, arch_name: str | None, trust_pickle: bool) -> dict:
+    """Weights-only initialisation from a model file (returns its masks, possibly empty)."""
+    from vita_cli.models import load_model
+    from vita_cli.models.io import load_state_into
+
+    loaded = load_model(path, arch_name, trust_pickle=trust_pickle)
+    state = loaded.model.state_dict()
+    try:
+        load_state_into(model, state, source=str(path))
+    except UserError as exc:
+        raise UserError(f"--init {path}: {exc.message}", exc.hint) from exc
+    return loaded.masks
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def input_shape(bundle) -> tuple[int, int, int, int]:
+    return (1, bundle.in_channels, bundle.image_size, bundle.image_size)
+
+
+def macs(model: nn.Module, bundle, masks=None, sparse: bool = False) -> int | None:
+    """MACs at the data's input size (None when the FLOPs counter is unavailable)."""
+    try:
+        from vita_cli.core.flops import count_macs
+    except ImportError:
+        return None
+    with torch.no_grad():
+        report = count_macs(model, input_shape(bundle), masks=masks, sparse=sparse)
+    return int(getattr(report, "total_macs", report))
+
+
+def data_config_for(loaded, overrides: list[str] | None = None):
+    """The data a saved model was trained on (its recipe's data section), with ``data.key=value`` overrides."""
+    from vita_cli.core.recipe import apply_overrides, from_dict
+    from vita_cli.data import DataConfig
+
+    meta = loaded.meta or {}
+    stored = meta.get("data") or (meta.get("recipe") or {}).get("data") or {}
+    base = {"data": dict(stored)}
+    if not stored and loaded.arch.get("in_channels") in (1, 3):
+        base["data"]["channels"] = loaded.arch["in_channels"]
+    for item in overrides or []:
+        if not item.split("=", 1)[0].startswith("data."):
+            raise UserError(
+                f"override {item!r} is not a data.key=value setting", "evaluate only takes data.* overrides"
+            )
+    data = apply_overrides(base, overrides)["data"]
+    data = {k: v for k, v in data.items() if k in DataConfig.__dataclass_fields__}
+    return from_dict(DataConfig, data, "data")
