@@ -27,7 +27,9 @@ def load_ticket(path, arch: str | None = None, rewind: str | Path | None = None,
     """A ticket file (vita checkpoint, state dict with ``arch``, torch prune layout) and its rewind point.
 
     The rewind point is, in order: ``rewind`` (another model file), ``rewind::<name>`` tensors inside
-    the checkpoint, or a ``rewind_path``/``rewind`` entry of its metadata (relative to the file).
+    the checkpoint, a ``rewind_path`` entry of its metadata (relative to the file), or the layout
+    ``vita prune --method imp`` writes: ``imp/rewind.safetensors`` beside ``ticket.safetensors``, or
+    ``../rewind.safetensors`` for ``imp/round_NN/trained.safetensors``.
     """
     from vita_cli.models import load_model
 
@@ -41,17 +43,25 @@ def load_ticket(path, arch: str | None = None, rewind: str | Path | None = None,
         if embedded:
             rewind_state, source = embedded, f"{path} (rewind:: tensors)"
         else:
-            ref = loaded.meta.get("rewind_path") or loaded.meta.get("rewind")
-            if isinstance(ref, str):
-                candidate = Path(ref) if Path(ref).is_absolute() else Path(path).parent / ref
+            for candidate in _rewind_candidates(Path(path), loaded.meta):
                 if candidate.is_file():
                     rewind_state, source = _weights_of(candidate, loaded.arch, trust_pickle), str(candidate)
+                    break
     if rewind_state is not None:
         missing = sorted(state_names - set(rewind_state))
         if missing:
             raise UserError(f"rewind point {source} lacks tensor {missing[0]!r}", "was it saved from the same architecture?")
         rewind_state = {k: rewind_state[k] for k in state_names}
     return Ticket(loaded.model, loaded.arch, loaded.masks, loaded.meta, loaded.source_format, rewind_state, source)
+
+
+def _rewind_candidates(path: Path, meta: dict) -> list[Path]:
+    out = []
+    ref = meta.get("rewind_path")
+    if isinstance(ref, str):
+        out.append(Path(ref) if Path(ref).is_absolute() else path.parent / ref)
+    out += [path.parent / "imp" / "rewind.safetensors", path.parent.parent / "rewind.safetensors"]
+    return out
 
 
 def _weights_of(path, arch: dict, trust_pickle: bool) -> dict[str, torch.Tensor]:
