@@ -13,7 +13,12 @@ def test_augmax_recipes_validate():
         recipe, path = load_recipe(name)
         assert path.read_text().startswith("# vita augmax-train")
     paper, _ = load_recipe("augmax/paper")
-    assert (paper.train.epochs, paper.method.steps, paper.method.step_size, paper.method.lam) == (200, 5, 0.1, 10.0)
+    assert (paper.train.epochs, paper.method.steps, paper.method.step_size, paper.method.lam) == (
+        200,
+        5,
+        0.1,
+        10.0,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +45,19 @@ def grey_model(tmp_path_factory):
     ],
 )
 def test_eval_robust_bad_input_is_one_line(vita, grey_model, tmp_path, args, message):
-    r = vita("eval-robust", grey_model, "--n-test", 8, "--device", "cpu", "--out", tmp_path, "--cache", tmp_path / "c", *args)
+    r = vita(
+        "eval-robust",
+        grey_model,
+        "--n-test",
+        8,
+        "--device",
+        "cpu",
+        "--out",
+        tmp_path,
+        "--cache",
+        tmp_path / "c",
+        *args,
+    )
     assert r.exit_code == 2, r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
@@ -48,7 +65,17 @@ def test_eval_robust_bad_input_is_one_line(vita, grey_model, tmp_path, args, mes
 
 @pytest.mark.slow  # ~20 s alone, ~60 s on a busy 2-core machine
 def test_tiny_end_to_end(vita, tmp_path):
-    r = vita("augmax-train", "-r", "augmax/tiny", "--device", "cpu", "--out", tmp_path / "train", "--json", "--quiet")
+    r = vita(
+        "augmax-train",
+        "-r",
+        "augmax/tiny",
+        "--device",
+        "cpu",
+        "--out",
+        tmp_path / "train",
+        "--json",
+        "--quiet",
+    )
     assert r.exit_code == 0, r.stderr
     result = json.loads(r.stdout)
     assert result["method"] == "augmax-dubin" and result["arch"]["rebuild"]["norm"] == "dubin"
@@ -57,8 +84,26 @@ def test_tiny_end_to_end(vita, tmp_path):
     model = tmp_path / "train" / "model.safetensors"
     assert model.is_file()
 
-    r = vita("eval-robust", model, "--n-test", 16, "--corruptions", "gaussian_noise,contrast", "--severities", "1,5",
-             "--cache", tmp_path / "c", "--baseline", model, "--device", "cpu", "--out", tmp_path / "eval", "--json", "--quiet")
+    r = vita(
+        "eval-robust",
+        model,
+        "--n-test",
+        16,
+        "--corruptions",
+        "gaussian_noise,contrast",
+        "--severities",
+        "1,5",
+        "--cache",
+        tmp_path / "c",
+        "--baseline",
+        model,
+        "--device",
+        "cpu",
+        "--out",
+        tmp_path / "eval",
+        "--json",
+        "--quiet",
+    )
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["corruptions"] == ["gaussian_noise", "contrast"] and out["severities"] == [1, 5]
@@ -67,7 +112,19 @@ def test_tiny_end_to_end(vita, tmp_path):
     assert np.load(tmp_path / "c" / "contrast.npy").shape == (2 * 16, 32, 32, 1)
 
     # the baselines run through the same verb
-    r = vita("augmax-train", "-r", "augmax/tiny", "--method", "augmix", "--device", "cpu",
-             "--out", tmp_path / "augmix", "--json", "--quiet", "train.max_steps_per_epoch=1")
+    r = vita(
+        "augmax-train",
+        "-r",
+        "augmax/tiny",
+        "--method",
+        "augmix",
+        "--device",
+        "cpu",
+        "--out",
+        tmp_path / "augmix",
+        "--json",
+        "--quiet",
+        "train.max_steps_per_epoch=1",
+    )
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["method"] == "augmix"

@@ -39,8 +39,9 @@ def test_inner_maximisation_increases_the_loss_over_random_mixing():
     model = _fixed_model()
     x, y = _data()
     chains = augment_chains(x, generator=torch.Generator().manual_seed(1))
-    result = augmax_attack(model, x, chains, y, steps=5, step_size=0.1, tau=None,
-                           generator=torch.Generator().manual_seed(2))
+    result = augmax_attack(
+        model, x, chains, y, steps=5, step_size=0.1, tau=None, generator=torch.Generator().manual_seed(2)
+    )
     assert result.steps_taken == 5
     assert result.loss_end > result.loss_start
     # and above AugMix's random mixture of the same chains
@@ -62,8 +63,9 @@ def test_fat_freezes_finished_samples_and_legacy_does_not():
     chains = augment_chains(x, generator=torch.Generator().manual_seed(1))
 
     def run(legacy):
-        return augmax_attack(model, x, chains, y, steps=5, tau=2, legacy_fat=legacy,
-                             generator=torch.Generator().manual_seed(2))
+        return augmax_attack(
+            model, x, chains, y, steps=5, tau=2, legacy_fat=legacy, generator=torch.Generator().manual_seed(2)
+        )
 
     start = torch.rand(32, generator=torch.Generator().manual_seed(2))  # the attack's first draw is m
     fat, legacy = run(False), run(True)
@@ -90,7 +92,9 @@ def test_dubin_conversion_by_name():
     assert isinstance(layer, DuBIN) and layer.in_channels == 4
     assert isinstance(model.bn1, DualBatchNorm2d) and isinstance(model.layer2[0].bn1, DualBatchNorm2d)
     assert isinstance(model.layer2[0].shortcut[1], DualBatchNorm2d)
-    inner = {id(b) for d in model.modules() if isinstance(d, DualBatchNorm2d) for b in (d.bn_main, d.bn_augmax)}
+    inner = {
+        id(b) for d in model.modules() if isinstance(d, DualBatchNorm2d) for b in (d.bn_main, d.bn_augmax)
+    }
     assert all(id(m) in inner for m in model.modules() if type(m) is nn.BatchNorm2d)
 
 

@@ -35,11 +35,17 @@ def test_layout_severities_and_reuse(tmp_path):
         assert array.dtype == np.uint8 and array.shape == (3 * 6, 32, 32, 1)
         # block k holds severity severities[k], computed on the same images
         for k, severity in enumerate([1, 3, 5]):
-            assert np.array_equal(array[k * 6 : (k + 1) * 6], corrupt_batch(images, name, severity, "imagenet", 1))
+            assert np.array_equal(
+                array[k * 6 : (k + 1) * 6], corrupt_batch(images, name, severity, "imagenet", 1)
+            )
     assert np.array_equal(np.load(tmp_path / "c" / "labels.npy"), np.tile(labels, 3))
     meta = json.loads((tmp_path / "c" / "meta.json").read_text())
     assert meta["severities"] == [1, 3, 5] and meta["layout"] == "cifar-c"
-    assert cset.n == 6 and cset.corruptions == names and np.array_equal(cset.images("contrast", 3), array_of(tmp_path, "contrast")[6:12])
+    assert (
+        cset.n == 6
+        and cset.corruptions == names
+        and np.array_equal(cset.images("contrast", 3), array_of(tmp_path, "contrast")[6:12])
+    )
     # stronger severity, larger change (contrast is deterministic)
     diffs = [np.abs(cset.images("contrast", s).astype(int) - images).mean() for s in (1, 3, 5)]
     assert diffs[0] < diffs[1] < diffs[2]
@@ -111,7 +117,9 @@ def test_evaluation_table_mce_and_heatmap(tmp_path):
     result = evaluate_robustness(_Threshold(), cset, lambda x: x - 0.1, torch.device("cpu"), images, labels)
     assert result["clean_acc"] == 100.0
     assert set(result["accuracy"]) == {"contrast", "brightness"} and len(result["accuracy"]["contrast"]) == 2
-    assert result["mean_corruption_acc"] == pytest.approx(np.mean([v for r in result["accuracy"].values() for v in r]))
+    assert result["mean_corruption_acc"] == pytest.approx(
+        np.mean([v for r in result["accuracy"].values() for v in r])
+    )
     assert heatmap(result, tmp_path / "h.png").is_file()
 
 

@@ -44,7 +44,9 @@ class RobustMethod:
             raise ValueError(f"method.severity must lie in (0.1, 10], got {self.severity}")
         unknown = [o for o in self.operators if o not in OPERATOR_NAMES]
         if unknown or not self.operators:
-            raise ValueError(f"method.operators: unknown {unknown[:1] or 'empty list'}; choices: {', '.join(OPERATOR_NAMES)}")
+            raise ValueError(
+                f"method.operators: unknown {unknown[:1] or 'empty list'}; choices: {', '.join(OPERATOR_NAMES)}"
+            )
         if self.steps < 0:
             raise ValueError(f"method.steps must be >= 0, got {self.steps}")
         if self.step_size <= 0:

@@ -44,7 +44,9 @@ class DuBIN(nn.Module):
         self.num_features = num_features
         self.in_channels = int(num_features * in_ratio)
         if not 0 < self.in_channels < num_features:
-            raise ValueError(f"DuBIN on {num_features} channels with in_ratio {in_ratio} leaves one part empty")
+            raise ValueError(
+                f"DuBIN on {num_features} channels with in_ratio {in_ratio} leaves one part empty"
+            )
         self.inorm = nn.InstanceNorm2d(self.in_channels, affine=True, eps=eps)
         self.dbn = DualBatchNorm2d(num_features - self.in_channels, eps=eps, momentum=momentum)
 
@@ -109,7 +111,9 @@ def dubin_targets(model: nn.Module, stages: list[str] | None = None) -> list[str
         stages = all_stages[:-1]  # IBN-a: no instance norm in the last stage
     unknown = [s for s in stages if s not in all_stages]
     if unknown:
-        raise ValueError(f"model has no stage {unknown[0]!r}; its stages are: {', '.join(all_stages) or 'none'}")
+        raise ValueError(
+            f"model has no stage {unknown[0]!r}; its stages are: {', '.join(all_stages) or 'none'}"
+        )
     modules = dict(model.named_modules())
     targets = []
     for stage in stages:
@@ -143,7 +147,9 @@ def _dual_from(bn: nn.BatchNorm2d, channels: slice) -> DualBatchNorm2d:
 
 
 def _dubin_from(bn: nn.BatchNorm2d, in_ratio: float) -> DuBIN:
-    layer = DuBIN(bn.num_features, in_ratio, eps=bn.eps, momentum=bn.momentum if bn.momentum is not None else 0.1)
+    layer = DuBIN(
+        bn.num_features, in_ratio, eps=bn.eps, momentum=bn.momentum if bn.momentum is not None else 0.1
+    )
     k = layer.in_channels
     if bn.affine:
         with torch.no_grad():
@@ -171,7 +177,9 @@ def convert_to_dubin(
     replacements = {}
     for name, module in model.named_modules():
         if isinstance(module, nn.BatchNorm2d):
-            replacements[name] = _dubin_from(module, in_ratio) if name in targets else _dual_from(module, slice(None))
+            replacements[name] = (
+                _dubin_from(module, in_ratio) if name in targets else _dual_from(module, slice(None))
+            )
     for name, module in replacements.items():
         _set_submodule(model, name, module)
     return model
@@ -179,7 +187,12 @@ def convert_to_dubin(
 
 def dubin_spec(norm: str = "dubin", in_ratio: float = 0.5, stages: list[str] | None = None) -> dict:
     """The ``arch["rebuild"]`` entry that lets ``vita_cli.models.build_model`` rebuild a converted model."""
-    return {"fn": "vita_cli.methods.augmax.dubin:rebuild", "norm": norm, "in_ratio": in_ratio, "stages": stages}
+    return {
+        "fn": "vita_cli.methods.augmax.dubin:rebuild",
+        "norm": norm,
+        "in_ratio": in_ratio,
+        "stages": stages,
+    }
 
 
 def rebuild(model: nn.Module, spec: dict) -> nn.Module:

@@ -57,10 +57,17 @@ class BatchStats:
         n = max(1, self.n)
         out = {"ce_clean": self.ce_clean / n}
         if self.ce_augmix:
-            out.update(ce_augmix=self.ce_augmix / n, acc_augmix=100 * self.acc_augmix / n, js=self.js / max(1, self.batches))
+            out.update(
+                ce_augmix=self.ce_augmix / n,
+                acc_augmix=100 * self.acc_augmix / n,
+                js=self.js / max(1, self.batches),
+            )
         if self.ce_augmax:
-            out.update(ce_augmax=self.ce_augmax / n, acc_augmax=100 * self.acc_augmax / n,
-                       attack_steps=self.attack_steps / max(1, self.batches))
+            out.update(
+                ce_augmax=self.ce_augmax / n,
+                acc_augmax=100 * self.acc_augmax / n,
+                attack_steps=self.attack_steps / max(1, self.batches),
+            )
         return out
 
 
@@ -123,10 +130,15 @@ class RobustLoss:
                 set_route(model, ROUTE_AUGMAX)
             try:
                 result = augmax_attack(
-                    lambda z: model(self._norm(z)), x01, augmax_chains, labels,
-                    steps=cfg.steps, step_size=cfg.step_size,
+                    lambda z: model(self._norm(z)),
+                    x01,
+                    augmax_chains,
+                    labels,
+                    steps=cfg.steps,
+                    step_size=cfg.step_size,
                     tau=cfg.tau if cfg.attacker == "fat" else None,
-                    legacy_fat=cfg.fat_legacy, measure_end_loss=False,
+                    legacy_fat=cfg.fat_legacy,
+                    measure_end_loss=False,
                 )
                 model.train(was_training)
                 logits_augmax = model(self._norm(result.images))
@@ -191,8 +203,16 @@ def train_robust(
     test_loader = make_loader(bundle.test, 512, shuffle=False)
     loss = RobustLoss(method, bundle.mean, bundle.std, label_smoothing=train_cfg.label_smoothing)
     result = fit(
-        model, train_loader, val_loader, train_cfg, device, reporter,
-        loss_fn=loss, epoch_callback=loss.epoch_callback, checkpoint_dir=checkpoint_dir, resume=resume,
+        model,
+        train_loader,
+        val_loader,
+        train_cfg,
+        device,
+        reporter,
+        loss_fn=loss,
+        epoch_callback=loss.epoch_callback,
+        checkpoint_dir=checkpoint_dir,
+        resume=resume,
     )
     test = evaluate(model, test_loader, device)
     return {
@@ -213,7 +233,11 @@ def build_for_recipe(recipe, seed: int = 0):
     from vita_cli.models import build_model
 
     bundle = load_data(DataConfig(**asdict(recipe.data)), seed=seed)
-    arch = {"name": recipe.model.name, "num_classes": bundle.num_classes, "in_channels": bundle.in_channels,
-            **recipe.model.options}
+    arch = {
+        "name": recipe.model.name,
+        "num_classes": bundle.num_classes,
+        "in_channels": bundle.in_channels,
+        **recipe.model.options,
+    }
     arch = robust_arch(arch, recipe.method)
     return bundle, build_model(arch), arch

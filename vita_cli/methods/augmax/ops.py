@@ -15,7 +15,7 @@ Geometric operators use bilinear resampling with black fill, about the image cen
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

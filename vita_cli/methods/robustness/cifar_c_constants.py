@@ -32,7 +32,13 @@ CIFAR_C_CONSTANTS: dict[str, list] = {
     "shot_noise": [500, 250, 100, 75, 50],  # photons per unit intensity
     "impulse_noise": [0.01, 0.02, 0.03, 0.05, 0.07],  # salt-and-pepper amount
     "defocus_blur": [(0.3, 0.4), (0.4, 0.5), (0.5, 0.6), (1, 0.2), (1.5, 0.1)],  # disk radius, alias blur
-    "glass_blur": [(0.05, 1, 1), (0.25, 1, 1), (0.4, 1, 1), (0.25, 1, 2), (0.4, 1, 2)],  # σ, max shift, iterations
+    "glass_blur": [
+        (0.05, 1, 1),
+        (0.25, 1, 1),
+        (0.4, 1, 1),
+        (0.25, 1, 2),
+        (0.4, 1, 2),
+    ],  # σ, max shift, iterations
     "motion_blur": [(6, 1), (6, 1.5), (6, 2), (8, 2), (9, 2.5)],  # radius, σ
     "zoom_blur": [0.06, 0.11, 0.16, 0.21, 0.26],  # zoom factors 1, 1.01, … below 1 + this
     "snow": [
@@ -46,7 +52,13 @@ CIFAR_C_CONSTANTS: dict[str, list] = {
     "fog": [(0.2, 3), (0.5, 3), (0.75, 2.5), (1, 2), (1.5, 1.75)],  # strength, wibble decay
     "brightness": [0.05, 0.1, 0.15, 0.2, 0.3],  # added to HSV value
     "contrast": [0.75, 0.5, 0.4, 0.3, 0.15],  # contrast factor about the mean
-    "elastic_transform": [(0, 0, 0.08), (0.05, 0.2, 0.07), (0.08, 0.06, 0.06), (0.1, 0.04, 0.05), (0.1, 0.03, 0.03)],
+    "elastic_transform": [
+        (0, 0, 0.08),
+        (0.05, 0.2, 0.07),
+        (0.08, 0.06, 0.06),
+        (0.1, 0.04, 0.05),
+        (0.1, 0.03, 0.03),
+    ],
     # ↑ × image size: elastic α, elastic σ, affine jitter
     "pixelate": [0.95, 0.9, 0.85, 0.75, 0.65],  # down-scale factor
     "jpeg_compression": [80, 65, 58, 50, 40],  # JPEG quality
@@ -100,7 +112,9 @@ def glass_blur(x, c):
     sigma, delta, iterations = c
     blurred = np.uint8(_gaussian(_f(x), sigma) * 255)
     h, w = blurred.shape[:2]
-    shuffled = _shuffle_pixels_njit_glass_blur(h, w, blurred, (sigma, delta, iterations), int(np.random.randint(2**31)))
+    shuffled = _shuffle_pixels_njit_glass_blur(
+        h, w, blurred, (sigma, delta, iterations), int(np.random.randint(2**31))
+    )
     return _out(_gaussian(shuffled / 255.0, sigma))
 
 
@@ -128,8 +142,8 @@ def _centre_zoom(img: np.ndarray, factor: float) -> np.ndarray:
     ch, cw = int(np.ceil(h / factor)), int(np.ceil(w / factor))
     top, left = (h - ch) // 2, (w - cw) // 2
     out = zoom(img[top : top + ch, left : left + cw], (factor, factor) + (1,) * (img.ndim - 2), order=1)
-    t, l = (out.shape[0] - h) // 2, (out.shape[1] - w) // 2
-    return out[t : t + h, l : l + w]
+    trim_top, trim_left = (out.shape[0] - h) // 2, (out.shape[1] - w) // 2
+    return out[trim_top : trim_top + h, trim_left : trim_left + w]
 
 
 def zoom_blur(x, c):
@@ -233,6 +247,7 @@ def elastic_transform(x, c):
     src = np.float32([centre + square, [centre[0] + square, centre[1] - square], centre - square])
     dst = src + np.random.uniform(-jitter, jitter, size=src.shape).astype(np.float32)
     image = cv2.warpAffine(image, cv2.getAffineTransform(src, dst), (w, h), borderMode=cv2.BORDER_REFLECT_101)
+
     # then a smooth random displacement field
     def field():
         noise = np.random.uniform(-1, 1, size=(h, w))
@@ -242,7 +257,8 @@ def elastic_transform(x, c):
     dx, dy = field(), field()
     ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
     out = np.stack(
-        [map_coordinates(image[:, :, d], [ys + dy, xs + dx], order=1, mode="reflect") for d in range(3)], axis=2
+        [map_coordinates(image[:, :, d], [ys + dy, xs + dx], order=1, mode="reflect") for d in range(3)],
+        axis=2,
     )
     return _out(out)
 
@@ -264,9 +280,7 @@ def jpeg_compression(x, c):
     return np.asarray(Image.open(buffer), dtype=np.float64)
 
 
-CIFAR_C_FUNCTIONS = {
-    name: globals()[name] for name in CIFAR_C_CONSTANTS
-}
+CIFAR_C_FUNCTIONS = {name: globals()[name] for name in CIFAR_C_CONSTANTS}
 
 
 def cifar_corrupt(image: np.ndarray, name: str, severity: int) -> np.ndarray:

@@ -13,9 +13,9 @@ stored back as one channel (ITU-R 601 luma), so the files match the data set's c
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -39,7 +39,9 @@ class CorruptionInputError(UserError):
 
 def check_request(names: list[str], severities: list[int], constants: str = "imagenet") -> None:
     if constants not in CONSTANTS:
-        raise CorruptionInputError(f"unknown severity constants {constants!r}; choices: {', '.join(CONSTANTS)}")
+        raise CorruptionInputError(
+            f"unknown severity constants {constants!r}; choices: {', '.join(CONSTANTS)}"
+        )
     known = STANDARD_CORRUPTIONS + EXTRA_CORRUPTIONS
     if constants == "cifar":
         from vita_cli.methods.robustness.cifar_c_constants import CIFAR_C_CONSTANTS
@@ -59,7 +61,9 @@ def check_request(names: list[str], severities: list[int], constants: str = "ima
 
 def check_images(images: np.ndarray) -> None:
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] not in (1, 3):
-        raise CorruptionInputError(f"images must be uint8 N×H×W×C with C 1 or 3, got {images.dtype} {images.shape}")
+        raise CorruptionInputError(
+            f"images must be uint8 N×H×W×C with C 1 or 3, got {images.dtype} {images.shape}"
+        )
     h, w = images.shape[1:3]
     if h < MIN_SIZE or w < MIN_SIZE:
         raise CorruptionInputError(
@@ -73,7 +77,9 @@ def _seed_for(seed: int, name: str, severity: int) -> int:
     return (seed * 1_000_003 + index * 101 + severity) % (2**32)
 
 
-def corrupt_batch(images: np.ndarray, name: str, severity: int, constants: str = "imagenet", seed: int = 0) -> np.ndarray:
+def corrupt_batch(
+    images: np.ndarray, name: str, severity: int, constants: str = "imagenet", seed: int = 0
+) -> np.ndarray:
     """Corrupt uint8 N×H×W×C images; same shape and channel count back. Deterministic given ``seed``."""
     check_request([name], [severity], constants)
     check_images(images)
@@ -91,7 +97,9 @@ def corrupt_batch(images: np.ndarray, name: str, severity: int, constants: str =
                 result = cifar_corrupt(rgb, name, severity)
             else:
                 # glass_blur and impulse_noise otherwise seed themselves from fresh entropy
-                extra = {"seed": int(np.random.randint(2**31))} if name in ("glass_blur", "impulse_noise") else {}
+                extra = (
+                    {"seed": int(np.random.randint(2**31))} if name in ("glass_blur", "impulse_noise") else {}
+                )
                 result = corrupt(np.ascontiguousarray(rgb), severity=severity, corruption_name=name, **extra)
             if result.ndim == 2:
                 result = np.repeat(result[..., None], 3, axis=2)
@@ -117,7 +125,9 @@ class CorruptedSet:
     def images(self, name: str, severity: int) -> np.ndarray:
         """uint8 N×H×W×C images of ``name`` at ``severity``."""
         if name not in self.corruptions:
-            raise CorruptionInputError(f"{self.path} has no corruption {name!r}; it has: {', '.join(self.corruptions)}")
+            raise CorruptionInputError(
+                f"{self.path} has no corruption {name!r}; it has: {', '.join(self.corruptions)}"
+            )
         if severity not in self.severities:
             raise CorruptionInputError(f"{self.path} has no severity {severity}; it has: {self.severities}")
         block = self.severities.index(severity)
@@ -133,11 +143,17 @@ def open_corrupted(path: str | Path, names: list[str] | None = None) -> Corrupte
         raise CorruptionInputError(f"corruption folder not found: {path}")
     if not (path / "labels.npy").is_file():
         raise CorruptionInputError(f"{path} has no labels.npy (expected the CIFAR-10-C layout)")
-    meta = json.loads((path / "meta.json").read_text()) if (path / "meta.json").is_file() else {"source": "external"}
+    meta = (
+        json.loads((path / "meta.json").read_text())
+        if (path / "meta.json").is_file()
+        else {"source": "external"}
+    )
     severities = [int(s) for s in meta.get("severities", [1, 2, 3, 4, 5])]
     all_labels = np.load(path / "labels.npy")
     if len(all_labels) % len(severities):
-        raise CorruptionInputError(f"{path}/labels.npy holds {len(all_labels)} labels, not a multiple of {len(severities)} severities")
+        raise CorruptionInputError(
+            f"{path}/labels.npy holds {len(all_labels)} labels, not a multiple of {len(severities)} severities"
+        )
     n = len(all_labels) // len(severities)
     present = [name for name in STANDARD_CORRUPTIONS + EXTRA_CORRUPTIONS if (path / f"{name}.npy").is_file()]
     if names is None:
@@ -156,7 +172,9 @@ def open_corrupted(path: str | Path, names: list[str] | None = None) -> Corrupte
     for name in wanted:
         shape = np.load(path / f"{name}.npy", mmap_mode="r").shape
         if shape[0] != len(all_labels):
-            raise CorruptionInputError(f"{path}/{name}.npy has {shape[0]} images but labels.npy has {len(all_labels)}")
+            raise CorruptionInputError(
+                f"{path}/{name}.npy has {shape[0]} images but labels.npy has {len(all_labels)}"
+            )
     return CorruptedSet(path, wanted, severities, n, np.asarray(all_labels[:n]).astype(np.int64), meta)
 
 
@@ -184,7 +202,9 @@ def generate_corrupted(
     out.mkdir(parents=True, exist_ok=True)
     import hashlib
 
-    digest = hashlib.sha256(np.ascontiguousarray(images).tobytes() + np.asarray(labels, np.int64).tobytes()).hexdigest()[:16]
+    digest = hashlib.sha256(
+        np.ascontiguousarray(images).tobytes() + np.asarray(labels, np.int64).tobytes()
+    ).hexdigest()[:16]
     meta = {
         "layout": "cifar-c",
         "severities": severities,
@@ -196,9 +216,13 @@ def generate_corrupted(
     }
     old = json.loads((out / "meta.json").read_text()) if (out / "meta.json").is_file() else None
     if old is not None and {k: v for k, v in old.items() if k != "done"} != meta:
-        raise CorruptionInputError(f"{out} already holds a different corrupted set (meta.json differs); choose another --cache folder")
+        raise CorruptionInputError(
+            f"{out} already holds a different corrupted set (meta.json differs); choose another --cache folder"
+        )
     done = set(old.get("done", [])) if old else set()
-    stacked_labels = np.tile(np.asarray(labels).astype(np.uint8 if labels.max() < 256 else np.int64), len(severities))
+    stacked_labels = np.tile(
+        np.asarray(labels).astype(np.uint8 if labels.max() < 256 else np.int64), len(severities)
+    )
     np.save(out / "labels.npy", stacked_labels)
     for name in names:
         if name in done and (out / f"{name}.npy").is_file():

@@ -9,7 +9,7 @@ plus the relative mCE, which discounts each model's clean error:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -48,7 +48,9 @@ def accuracy(
     model.eval()
     correct = 0
     for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(np.array(images[start : start + batch_size]))  # a writable copy of the mmap slice
+        batch = torch.from_numpy(
+            np.array(images[start : start + batch_size])
+        )  # a writable copy of the mmap slice
         x = batch.to(device).permute(0, 3, 1, 2).float().div_(255)
         y = torch.as_tensor(labels[start : start + batch_size], device=device, dtype=torch.long)
         correct += int((model(normalize(x)).argmax(1) == y).sum())
@@ -67,7 +69,11 @@ def evaluate_robustness(
 ) -> dict:
     """Accuracy table over ``corrupted``; clean accuracy too when the clean images are given."""
     model.to(device).eval()
-    result: dict = {"corruptions": list(corrupted.corruptions), "severities": list(corrupted.severities), "n": corrupted.n}
+    result: dict = {
+        "corruptions": list(corrupted.corruptions),
+        "severities": list(corrupted.severities),
+        "n": corrupted.n,
+    }
     if clean_images is not None:
         check_channels(model, clean_images, "the clean test images")
         result["clean_acc"] = accuracy(model, clean_images, clean_labels, normalize, device, batch_size)
@@ -83,7 +89,9 @@ def evaluate_robustness(
         table[name] = row
     result["accuracy"] = table
     result["per_corruption"] = {name: float(np.mean(row)) for name, row in table.items()}
-    result["per_severity"] = [float(np.mean([table[c][i] for c in table])) for i in range(len(corrupted.severities))]
+    result["per_severity"] = [
+        float(np.mean([table[c][i] for c in table])) for i in range(len(corrupted.severities))
+    ]
     result["mean_corruption_acc"] = float(np.mean([v for row in table.values() for v in row]))
     return result
 
@@ -92,7 +100,9 @@ def corruption_errors(result: dict, baseline: dict) -> dict:
     """mCE and relative mCE of ``result`` against ``baseline`` (both from :func:`evaluate_robustness`)."""
     common = [c for c in result["corruptions"] if c in baseline.get("accuracy", {})]
     if not common or result["severities"] != baseline.get("severities"):
-        raise CorruptionInputError("the baseline was evaluated on different corruptions or severities; evaluate both on the same folder")
+        raise CorruptionInputError(
+            "the baseline was evaluated on different corruptions or severities; evaluate both on the same folder"
+        )
     ce, rce = {}, {}
     for name in common:
         err = 100 - np.asarray(result["accuracy"][name])
@@ -100,7 +110,11 @@ def corruption_errors(result: dict, baseline: dict) -> dict:
         ce[name] = float(100 * err.sum() / max(base.sum(), 1e-9))
         if "clean_acc" in result and "clean_acc" in baseline:
             base_gap = (base - (100 - baseline["clean_acc"])).sum()
-            rce[name] = float(100 * (err - (100 - result["clean_acc"])).sum() / base_gap) if abs(base_gap) > 1e-9 else float("nan")
+            rce[name] = (
+                float(100 * (err - (100 - result["clean_acc"])).sum() / base_gap)
+                if abs(base_gap) > 1e-9
+                else float("nan")
+            )
     out = {"ce": ce, "mce": float(np.mean(list(ce.values())))}
     if rce:
         out["relative_ce"] = rce
@@ -121,8 +135,15 @@ def heatmap(result: dict, path, title: str = "accuracy under corruption (%)"):
     ax.set_xlabel("severity")
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
-            ax.text(j, i, f"{data[i, j]:.0f}", ha="center", va="center", fontsize=7,
-                    color="white" if data[i, j] < 60 else "black")
+            ax.text(
+                j,
+                i,
+                f"{data[i, j]:.0f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if data[i, j] < 60 else "black",
+            )
     subtitle = f"clean {result['clean_acc']:.1f}  " if "clean_acc" in result else ""
     ax.set_title(f"{title}\n{subtitle}mean {result['mean_corruption_acc']:.1f}", fontsize=9)
     fig.colorbar(image, ax=ax)
