@@ -21,6 +21,7 @@ from rich.table import Table
 from vita_cli.cli.common import Session, verb_command
 from vita_cli.core.errors import UserError
 
+CORRUPTION_SEED = 0  # one fixed corrupted test set, whatever seed the models were trained with
 NATIVE_CHANNELS = {"fashion-mnist": 1, "cifar10": 3, "cifar100": 3}
 
 
@@ -113,6 +114,11 @@ def run_eval(
             f"images are {size}×{size} px but the corruption code needs at least {C.MIN_SIZE}×{C.MIN_SIZE}",
             "train at data.image_size=32 or larger",
         )
+    external = C.open_corrupted(corruptions_dir, corruptions) if corruptions_dir is not None else None
+    if external is not None and "n" not in external.meta:
+        n_test = None  # official files hold the whole test split, in order
+    elif external is not None:
+        n_test = int(external.meta["n"])
     try:
         cfg = DataConfig(
             name=name,
@@ -128,19 +134,17 @@ def run_eval(
     bundle = load_data(cfg, seed=0)
     clean = bundle.raw_test()
     check_channels(loaded.model, clean[0], f"the {name} test images")
-    if corruptions_dir is not None:
-        corrupted = C.open_corrupted(corruptions_dir, corruptions)
+    if external is not None:
+        corrupted = external
         if corrupted.n != len(clean[1]) or not np.array_equal(corrupted.labels, clean[1]):
             session.log(
-                f"note: {corruptions_dir} holds {corrupted.n} images per severity; clean accuracy uses "
-                f"{len(clean[1])} {name} test images"
+                f"note: the labels in {corruptions_dir} do not match the first {len(clean[1])} {name} test images; "
+                "clean accuracy is measured on the latter"
             )
-        severities = corrupted.severities
     else:
         cache = (
             cache
-            or Path(".cache/vita/corruptions")
-            / f"{name}-{channels}x{size}-{constants}-n{len(clean[1])}-seed{session.seed}"
+            or Path(".cache/vita/corruptions") / f"{name}-{channels}x{size}-{constants}-n{len(clean[1])}"
         )
         todo = len(corruptions or C.STANDARD_CORRUPTIONS) * len(severities)
         with session.reporter.task(f"corrupt {len(clean[1])} images", total=todo) as task:
@@ -151,7 +155,7 @@ def run_eval(
                 corruptions,
                 severities,
                 constants,
-                session.seed,
+                CORRUPTION_SEED,
                 progress=lambda c, k: task.advance(k, corruption=c),
                 source=f"{name} test, {len(clean[1])} images",
             )
