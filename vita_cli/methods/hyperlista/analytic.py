@@ -4,6 +4,7 @@ constant, coherences, and (optionally) the symmetric pair W̃ = GA used by the m
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -81,8 +82,25 @@ class Operators:
         )
 
 
+@contextlib.contextmanager
+def _single_thread():
+    # small LAPACK calls: one thread is fast, and several threads on a shared, busy machine
+    # can be ten times slower (OpenMP workers waiting for cores)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def build_operators(A: torch.Tensor, weight: str = "alista") -> Operators:
     """``weight``: 'alista' (closed-form W) or 'symmetric' (W̃ = GA, b̃ = Gb)."""
+    with _single_thread():
+        return _build_operators(A, weight)
+
+
+def _build_operators(A: torch.Tensor, weight: str) -> Operators:
     A64 = A.double()
     pinv = torch.linalg.pinv(A64)
     W = alista_weight(A64)
