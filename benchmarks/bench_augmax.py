@@ -77,6 +77,7 @@ def main() -> None:
         step(label, images.to(device), labels.to(device))
         state[label][3].clear()
         state[label][2].timings = {"views": 0.0, "attack": 0.0}
+        state[label][2].stats = type(state[label][2].stats)()
     for images, labels in batches:
         images, labels = images.to(device), labels.to(device)
         for label in arms:
@@ -93,6 +94,7 @@ def main() -> None:
             "views_share": loss_fn.timings["views"] / total,
             "attack_share": loss_fn.timings["attack"] / total,
             "epoch_seconds_60k": total / len(times) * (60000 / args.batch_size),
+            "mean_attack_steps": loss_fn.stats.attack_steps / max(1, loss_fn.stats.batches),
         }
     results = {
         "device": str(device),
