@@ -1,0 +1,186 @@
+"""The issue-5 experiments on Fashion-MNIST (small_cnn): sign, verify, attack, fragility, false positives.
+
+    .venv/bin/python tests/methods/ticket/experiments.py --out runs/ticket-exp [--quick]
+
+Stages write ``<out>/<stage>.json`` as they finish, so a partial run still leaves results; a stage
+whose JSON exists is skipped on a re-run. One CPU thread. ``--quick`` is a seconds-long smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from vita_cli.core.recipe import load_recipe
+from vita_cli.data import DataConfig, load_data
+from vita_cli.methods.ticket.attacks import Evaluator, run_attack
+from vita_cli.methods.ticket.engine import make_loaders, retrain, test_accuracy
+from vita_cli.methods.ticket.fragility import run_fragility
+from vita_cli.methods.ticket.sign import sign_ticket
+from vita_cli.methods.ticket.signature import read_signature, write_signature
+from vita_cli.methods.ticket.triggers import trigger_accuracy
+from vita_cli.methods.ticket.verify import binomial_p_value, normalizer, qr_evidence, verify
+from vita_cli.models import build_model, load_model, save_model
+from vita_cli.sparsity import magnitude_prune
+from vita_cli.sparsity.imp import run_imp
+from vita_cli.sparsity.imp_store import FileImpStore
+from vita_cli.training import TrainConfig, fit
+from vita_cli.training.config import ImpConfig
+
+
+def log(msg):
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+def stage(out: Path, name: str, fn):
+    path = out / f"{name}.json"
+    if path.is_file():
+        log(f"stage {name}: done before, skipped")
+        return json.loads(path.read_text())
+    start = time.time()
+    log(f"stage {name} ...")
+    result = fn()
+    result["seconds"] = round(time.time() - start, 1)
+    path.write_text(json.dumps(result, indent=2, default=str))
+    log(f"stage {name}: {result['seconds']} s")
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="runs/ticket-exp")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    q = args.quick
+
+    data_cfg = DataConfig(name="fashion-mnist", channels=1, image_size=28, val_size=2000,
+                          train_subset=1024 if q else 12000, test_subset=512 if q else 5000,
+                          augment=False, batch_size=128)
+    epochs = 1 if q else 4
+    train_cfg = TrainConfig(epochs=epochs, lr=0.05, schedule="cosine", weight_decay=5e-4, amp=False,
+                            max_steps_per_epoch=4 if q else None, log_every=1000)
+    arch = {"name": "small_cnn", "num_classes": 10, "in_channels": 1, "width": 16}
+    bundle = load_data(data_cfg, seed=0)
+    loaders = make_loaders(bundle, data_cfg.batch_size, seed=0)
+    info = {"name": bundle.name, "in_channels": 1, "image_size": 28, "num_classes": 10,
+            "mean": list(bundle.mean), "std": list(bundle.std)}
+    recipe, _ = load_recipe("ticket/default")
+    recipe.data = data_cfg
+    recipe.train = train_cfg
+    recipe.sign = replace(recipe.sign, triggers_per_batch=10, compare_unsigned=True)
+    imp_rounds = 4
+
+    # ---- 1. owner's IMP flow (rate 0.5, rewind to epoch 1)
+    def imp_stage():
+        torch.manual_seed(0)
+        model = build_model(arch)
+        store = FileImpStore(out / "imp", arch, {"data": "fashion-mnist"})
+        cfg = ImpConfig(rounds=imp_rounds, rate=0.5, rewind_epoch=1)
+        res = run_imp(model, (loaders.train, loaders.val, loaders.test), cfg, "cpu", train_cfg=train_cfg,
+                      store=store, seed=0)
+        return {"rounds": res.table(), "dense_acc": res.dense_acc}
+
+    imp = stage(out, "imp", imp_stage)
+    rewind = load_model(out / "imp" / "rewind.safetensors").model.state_dict()
+
+    def ticket_of(round_index):
+        lm = load_model(out / "imp" / f"round_{round_index:02d}" / "trained.safetensors")
+        return lm.model, lm.masks
+
+    signed_round = 3  # 12.5 % of the prunable weights left
+
+    # ---- 2. sign (QR + trigger set), compare with the unsigned ticket under the same schedule
+    def sign_stage():
+        model, masks = ticket_of(signed_round)
+        res = sign_ticket(model, arch, masks, rewind, loaders, info, recipe, "acme-2026", "cpu")
+        save_model(out / "signed.safetensors", res.model, arch, res.masks, meta={"signature": "sig.json"})
+        write_signature(out / "sig.json", res.body, res.masks, res.triggers)
+        e = res.embed
+        return {"ticket_round": signed_round, "remaining": imp["rounds"][signed_round]["remaining"],
+                "placement": [e.placement.layer, e.placement.row, e.placement.col, e.placement.polarity,
+                              e.placement.agreement],
+                "live_before": e.live_before, "live_after": e.live_after,
+                "switched_on": e.modules_switched_on, "switched_off": e.modules_switched_off,
+                "changed_outside_block": e.removed_outside_block, **res.metrics}
+
+    signed = stage(out, "sign", sign_stage)
+    sig = read_signature(out / "sig.json")
+    triggers = sig.triggers()
+    norm = normalizer(sig.black_box)
+
+    def trig(model):
+        c, n = trigger_accuracy(model, triggers, norm, "cpu")
+        return {"trigger_acc": 100.0 * c / n, "p_value": binomial_p_value(c, n, 0.1)}
+
+    # ---- 3. verification of the owner's model and of models trained without the triggers
+    def verify_stage():
+        lm = load_model(out / "signed.safetensors")
+        owner = verify(sig, lm.model.state_dict(), lm.masks, lm.model, None, "cpu")
+        model, masks = ticket_of(signed_round)
+        unsigned = verify(sig, model.state_dict(), masks, model, None, "cpu")
+        strip = lambda v: [{k: e[k] for k in e if k != "modules"} for e in v["evidence"]]  # noqa: E731
+        return {"owner": {"verified": owner["verified"], "evidence": strip(owner)},
+                "unsigned_ticket": {"verified": unsigned["verified"], "evidence": strip(unsigned)}}
+
+    stage(out, "verify", verify_stage)
+
+    # ---- 4. independently found tickets (other seeds, short training): never verified
+    def independent_stage():
+        rows = []
+        sparsity = 1 - imp["rounds"][signed_round]["remaining"]
+        n = 3 if q else 20
+        for seed in range(1, n + 1):
+            torch.manual_seed(1000 + seed)
+            model = build_model(arch)
+            own = make_loaders(bundle, data_cfg.batch_size, seed=seed)
+            fit(model, own.train, None, replace(train_cfg, epochs=1, max_steps_per_epoch=4 if q else 40), "cpu")
+            masks = magnitude_prune(model, sparsity)
+            ev = qr_evidence(masks, sig.white_box)
+            v = verify(sig, model.state_dict(), masks, model, None, "cpu")
+            rows.append({"seed": seed, "verified": v["verified"], "qr_decoded": ev.details["decoded"],
+                         "bit_error_rate": ev.details["bit_error_rate"], "test_acc": test_accuracy(model, loaders, "cpu"),
+                         **trig(model),
+                         "jaccard": next(e["jaccard"] for e in v["evidence"] if e["check"].startswith("mask"))})
+            log(f"independent seed {seed}: BER {rows[-1]['bit_error_rate']:.3f} trig {rows[-1]['trigger_acc']:.0f}%")
+        return {"tickets": rows, "false_positives": sum(r["verified"] for r in rows)}
+
+    stage(out, "independent", independent_stage)
+
+    # ---- 5. attacks on the signed ticket
+    lm = load_model(out / "signed.safetensors")
+    evaluator = Evaluator(sig.white_box, sig.owner_masks(), triggers, norm, loaders, "cpu")
+    strengths = {
+        "prune": [0.0, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98],
+        "random-prune": [0.0, 0.2, 0.4, 0.6, 0.8, 0.9],
+        "add-connections": [0.0, 0.0005, 0.001, 0.005, 0.01, 0.05],
+        "finetune": [0, 1, 2],
+        "forge": [0, 1],
+    }
+    for name, values in strengths.items():
+        stage(out, f"attack-{name}", lambda name=name, values=values: run_attack(
+            name, values[:3] if q else values, lm.model, lm.masks, evaluator, recipe, loaders, "cpu",
+            white_box=sig.white_box))
+
+    # ---- 6. Scheme 1: path removal at moderate vs extreme sparsity
+    frag_cfg = replace(train_cfg, epochs=1 if q else 3)
+    paths = [0, 10] if q else [0, 150]
+    for label, rnd in (("moderate", 1), ("extreme", imp_rounds)):
+        def frag(rnd=rnd):
+            model, masks = ticket_of(rnd)
+            res = run_fragility(model, masks, rewind, paths, loaders, frag_cfg, "cpu")
+            res["round"] = rnd
+            return res
+        stage(out, f"fragility-{label}", frag)
+    log("all stages done")
+
+
+if __name__ == "__main__":
+    main()
