@@ -129,8 +129,11 @@ class RobustLoss:
             if cfg.dual_norm:
                 set_route(model, ROUTE_AUGMAX)
             try:
+                # the search differentiates w.r.t. (m, q) only: call the bare module so a DDP wrapper
+                # does not wait for parameter gradients that never come
+                bare = getattr(model, "module", model)
                 result = augmax_attack(
-                    lambda z: model(self._norm(z)),
+                    lambda z: bare(self._norm(z)),
                     x01,
                     augmax_chains,
                     labels,
