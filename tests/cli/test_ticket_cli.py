@@ -175,3 +175,22 @@ def test_torch_prune_layout_interop(tmp_path):
     r = run("verify-ticket", tmp_path / "ticket.pt", "--arch", "small_cnn", "--signature", tmp_path / "sig.json",
             "--json", "--device", "cpu")
     assert r.exit_code == 1
+
+
+def test_attack_ticket_writes_curves(signed):
+    d, _ = signed
+    out = d / "attack"
+    r = run("attack-ticket", d / "signed.safetensors", "--signature", d / "sig.json", "--attack", "prune",
+            "--strength", "0,0.5,0.99", "--out", out, "--json", *TINY)
+    assert r.exit_code == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert [p["strength"] for p in res["points"]] == [0.0, 0.5, 0.99]
+    assert res["points"][0]["qr_decodable"] is True and res["points"][-1]["qr_decodable"] is False
+    assert (out / "curves.json").is_file() and (out / "curves.png").is_file()
+    r = run("attack-ticket", d / "signed.safetensors", "--attack", "paths", "--strength", "0,5", "--out",
+            d / "paths", "--json", *TINY, "train.max_steps_per_epoch=2")
+    assert r.exit_code == 0, r.stderr
+    pts = json.loads(r.stdout)["points"]
+    assert pts[1]["kernels_removed"] > 0 and "test_acc_random" in pts[1]
+    r = run("attack-ticket", d / "signed.safetensors", "--attack", "prune", "--strength", "a,b", *TINY)
+    _one_line_error(r, "--strength")
