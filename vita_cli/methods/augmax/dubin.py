@@ -197,4 +197,14 @@ def dubin_spec(norm: str = "dubin", in_ratio: float = 0.5, stages: list[str] | N
 
 def rebuild(model: nn.Module, spec: dict) -> nn.Module:
     """Hook for ``build_model``: convert a freshly built plain-BN model as ``spec`` says."""
-    return convert_to_dubin(model, spec.get("norm", "dubin"), spec.get("in_ratio", 0.5), spec.get("stages"))
+    from vita_cli.core.errors import UserError
+
+    try:
+        return convert_to_dubin(
+            model, spec.get("norm", "dubin"), spec.get("in_ratio", 0.5), spec.get("stages")
+        )
+    except ValueError as exc:
+        raise UserError(
+            f"cannot convert {type(model).__name__} to {spec.get('norm', 'dubin')}: {exc}",
+            "DuBIN needs a residual model with stages (resnet20, resnet18_cifar, wrn*); or use method.norm=dubn/bn",
+        ) from None
