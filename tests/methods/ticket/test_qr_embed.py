@@ -123,3 +123,18 @@ def test_data_ber_counts_only_data_modules():
     flipped = ~qr
     assert data_bit_error_rate(flipped, qr) == 1.0
     assert data_bit_error_rate(paint_function_patterns(flipped, qr), qr) == 1.0
+
+
+@pytest.mark.parametrize("density", [0.05, 0.3])
+def test_min_weights_per_module_keeps_count(density):
+    masks = _ticket(density, seed=7)
+    qr, _ = make_qr(PAYLOAD)
+    p = choose_placement(masks, qr, 3)
+    signed, report = embed_signature(masks, qr, p, 3, min_weights=3)
+    assert sum(int(m.sum()) for m in masks.values()) == sum(int(m.sum()) for m in signed.values())
+    block = signed[p.layer][p.row : p.row + 29, p.col : p.col + 29].flatten(2).sum(2).numpy()
+    want = qr if p.polarity == "dark-connected" else ~qr
+    on = want & data_module_mask()
+    assert block[on].min() >= 3 and block[~want & data_module_mask()].max() == 0
+    ex = extract_and_decode(signed[p.layer], p.row, p.col, p.polarity, qr, 3)
+    assert ex.decoded == PAYLOAD

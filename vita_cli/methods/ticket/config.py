@@ -35,6 +35,9 @@ class SignSection:
     offset: list[int] | None = None  # [row, col] in the channel map; None = the best-agreeing offset
     polarity: Literal["auto", "dark-connected", "light-connected"] = "auto"
     embed_seed: int = 2
+    # live weights each "on" kernel gets at least (1 = the paper); more makes the code survive
+    # magnitude pruning longer, paid for by removing the smallest weights elsewhere (same sparsity)
+    min_weights_per_module: int = 1
     retrain: bool = True  # retrain from the rewind point with the signed mask fixed
     compare_unsigned: bool = False  # also retrain the unsigned ticket with the same schedule
     trigger_set: bool = True
@@ -48,6 +51,8 @@ class SignSection:
             raise ValueError(f"sign.qr_version must lie in [2, 6], got {self.qr_version}")
         if self.offset is not None and len(self.offset) != 2:
             raise ValueError(f"sign.offset must be [row, col], got {self.offset}")
+        if self.min_weights_per_module < 1:
+            raise ValueError("sign.min_weights_per_module must be >= 1")
         if self.trigger_count < 1 or self.triggers_per_batch < 0:
             raise ValueError("sign.trigger_count must be >= 1 and sign.triggers_per_batch >= 0")
 

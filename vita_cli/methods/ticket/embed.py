@@ -140,8 +140,13 @@ def embed_qr(
     placement: Placement,
     version: int,
     seed: int = 0,
+    min_weights: int = 1,
 ) -> tuple[torch.Tensor, EmbedReport]:
-    """A new mask for the host layer carrying the code; the live-weight count is unchanged."""
+    """A new host-layer mask carrying the code; the block's live count is restored where it has room.
+
+    ``min_weights`` > 1 tops every "on" kernel up to that many live weights: a module only flips to
+    "off" when *all* its weights are pruned, so fuller kernels survive later magnitude pruning longer.
+    """
     gen = np.random.default_rng(seed)
     n = qr_modules.shape[0]
     r, c = placement.row, placement.col
@@ -159,17 +164,19 @@ def embed_qr(
         switched_on += 1
     switched_off = int((data & ~target & present).sum())
     block[data & ~target] = False
+    on = data & target
+    if min_weights > 1:
+        _fill_to_level(block, on, min(min_weights, k2), gen)
 
     delta = int(block.sum()) - live_before_block
-    added = removed = removed_outside = 0
+    added = removed = 0
     if delta < 0:
         # re-enable weights inside "on" kernels (they stay on; the off ones stay empty)
-        on = (data & target)[:, :, None]
-        added = _add_to_sparsest(block, data & target, -delta, gen)  # the rest goes outside the block
+        added = _add_to_sparsest(block, on, -delta, gen)  # the rest goes outside the block
     elif delta > 0:
-        # remove surplus weights without emptying an "on" kernel: first from kernels holding ≥ 2 live
-        # weights, then from function-pattern kernels (they carry no payload), then outside the block
-        removed = _remove_keeping_one(block, data & target, delta, gen)
+        # remove surplus weights without taking an "on" kernel below min_weights: fullest first, then
+        # from function-pattern kernels (they carry no payload), then outside the block
+        removed = _remove_keeping_one(block, on, delta, gen, keep=max(1, min(min_weights, k2)))
         if removed < delta:
             fmask = (~data)[:, :, None]
             live_f = np.argwhere(fmask & block)
@@ -199,6 +206,7 @@ def embed_signature(
     version: int,
     seed: int = 0,
     scores: dict[str, torch.Tensor] | None = None,
+    min_weights: int = 1,
 ) -> tuple[dict[str, torch.Tensor], EmbedReport]:
     """Embed into ``masks[placement.layer]``; the total number of live weights is restored exactly.
 
@@ -209,7 +217,7 @@ def embed_signature(
     largest pruned ones re-enabled -- one more (or one fewer) magnitude-pruning step.
     """
     host = masks[placement.layer]
-    new_host, report = embed_qr(host, qr_modules, placement, version, seed)
+    new_host, report = embed_qr(host, qr_modules, placement, version, seed, min_weights)
     out = {name: m.clone().bool() for name, m in masks.items()}
     out[placement.layer] = new_host
     surplus = report.live_after - report.live_before
@@ -270,12 +278,25 @@ def _add_to_sparsest(block: np.ndarray, on: np.ndarray, count: int, gen: np.rand
     return added
 
 
-def _remove_keeping_one(block: np.ndarray, on: np.ndarray, count: int, gen: np.random.Generator) -> int:
-    """Remove up to ``count`` live weights from "on" kernels, always from the fullest, never emptying one."""
+def _fill_to_level(block: np.ndarray, on: np.ndarray, level: int, gen: np.random.Generator) -> int:
+    """Add weights to every "on" kernel holding fewer than ``level`` live weights."""
+    added = 0
+    for a, b in np.argwhere(on & (block.sum(axis=2) < level)):
+        free = np.flatnonzero(~block[a, b])
+        need = level - int(block[a, b].sum())
+        block[a, b, gen.choice(free, size=need, replace=False)] = True
+        added += need
+    return added
+
+
+def _remove_keeping_one(
+    block: np.ndarray, on: np.ndarray, count: int, gen: np.random.Generator, keep: int = 1
+) -> int:
+    """Remove up to ``count`` live weights from "on" kernels, fullest first, leaving ≥ ``keep`` in each."""
     removed = 0
     while removed < count:
         live = block.sum(axis=2)
-        spare = on & (live >= 2)
+        spare = on & (live > keep)
         if not spare.any():
             break
         level = live[spare].max()

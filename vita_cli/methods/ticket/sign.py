@@ -39,7 +39,10 @@ def plan_embedding(masks: dict[str, torch.Tensor], payload: str, sign, scores=No
         offset=tuple(sign.offset) if sign.offset else None,
         polarity=None if sign.polarity == "auto" else sign.polarity,
     )
-    signed, report = embed_signature(masks, qr, placement, sign.qr_version, seed=sign.embed_seed, scores=scores)
+    signed, report = embed_signature(
+        masks, qr, placement, sign.qr_version, seed=sign.embed_seed, scores=scores,
+        min_weights=sign.min_weights_per_module,
+    )
     return signed, report, qr, mask_pattern
 
 
@@ -111,6 +114,7 @@ def sign_ticket(
                 "mask_pattern": mask_pattern,
                 "polarity": p.polarity,
                 "function_patterns": "painted from the template at extraction; not embedded",
+                "min_weights_per_module": sign.min_weights_per_module,
             },
             "agreement_before_embedding": p.agreement,
         },
