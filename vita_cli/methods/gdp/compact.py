@@ -1,0 +1,338 @@
+"""Threshold, fold and remove: from a gated network to a physically smaller dense one.
+
+* **fold**: a consumer's weights absorb its input gate, ``W'[:, c] = W[:, c] · g_c``;
+* **remove**: channels that survive nowhere are cut from producer convs (rows), their BN and
+  depth-wise followers, and consumer convs/linears (columns) — exact, because every reader multiplies
+  them by g_c = 0;
+* **option-A shortcuts** become a :class:`ChannelRemap` around the original module (scatter the kept
+  input channels, run it, gather the kept output channels);
+* a residual **block** whose inner gate is all zero outputs ``act(shortcut(x) + c)`` with ``c`` the
+  branch's BN constant: it becomes a :class:`ConstantBranchBlock`.
+
+The result is described by a plain-text **shape manifest** (one line per changed layer) stored in the
+checkpoint metadata; :func:`apply_manifest` replays it on a freshly built base model, so compact
+models load without pickle.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn as nn
+
+from vita_cli.core.errors import UserError
+from vita_cli.methods.gdp.flops import KeepPlan, channel_costs, hard_macs, resolve_keep
+from vita_cli.methods.gdp.graph import ChannelGraph
+
+MANIFEST_HEADER = "# vita gdp shape manifest v1"
+REBUILD_FN = "vita_cli.methods.gdp.compact:apply_manifest"
+
+
+class ChannelRemap(nn.Module):
+    """Runs a channel re-indexing module (option-A shortcut) on the kept channels only."""
+
+    def __init__(self, inner: nn.Module, in_index: torch.Tensor, full_in: int, out_index: torch.Tensor):
+        super().__init__()
+        self.inner = inner
+        self.full_in = int(full_in)
+        self.register_buffer("in_index", in_index.long().clone())
+        self.register_buffer("out_index", out_index.long().clone())
+
+    def forward(self, x):
+        full = x.new_zeros(x.shape[0], self.full_in, *x.shape[2:])
+        full[:, self.in_index] = x
+        return self.inner(full)[:, self.out_index]
+
+
+class ConstantBranchBlock(nn.Module):
+    """A residual block whose branch was a constant: ``act(shortcut(x) + const)``."""
+
+    def __init__(self, shortcut_attr: str | None, shortcut: nn.Module | None, const: torch.Tensor, act: str):
+        super().__init__()
+        self.shortcut_attr = shortcut_attr
+        if shortcut_attr is not None:
+            self.add_module(shortcut_attr, shortcut)
+        self.register_buffer("const", const.detach().clone().float())
+        self.act = act
+
+    def forward(self, x):
+        s = getattr(self, self.shortcut_attr)(x) if self.shortcut_attr is not None else x
+        out = s + self.const.to(s.dtype).view(1, -1, 1, 1)
+        if self.act == "relu":
+            return torch.relu(out)
+        if self.act == "relu6":
+            return torch.clamp(out, 0.0, 6.0)
+        return out
+
+
+# ---------------------------------------------------------------- thresholding
+
+
+def harden(
+    graph: ChannelGraph,
+    values: dict[int, torch.Tensor],
+    tau: float,
+    target_macs: float | None = None,
+    priority: dict[int, torch.Tensor] | None = None,
+) -> tuple[dict[int, torch.Tensor], dict]:
+    """On/off per gate: on iff g > τ; spaces that cannot vanish keep their best channel; then, if the
+    hard FLOPs still exceed ``target_macs``, switch off the gates of lowest priority per MAC saved
+    (priority defaults to the gate value) and report how many were forced."""
+    priority = priority or values
+    on = {s: (v > tau).clone() for s, v in values.items()}
+    removable = graph.removable_spaces()
+    forced_on = 0
+    for s in on:
+        if s not in removable and not bool(on[s].any()):
+            on[s][int(torch.argmax(priority[s]))] = True
+            forced_on += 1
+    forced_off = 0
+    if target_macs is not None:
+        while True:
+            plan = resolve_keep(graph, on)
+            macs = hard_macs(graph, plan)
+            if macs <= target_macs:
+                break
+            costs = channel_costs(graph, {s: float(c) for s, c in plan.counts().items()})
+            cands = []  # (score, space, channel)
+            for s, mask in on.items():
+                n_on = int(mask.sum())
+                if n_on == 0 or (n_on == 1 and s not in removable) or costs[s] <= 0:
+                    continue
+                idx = mask.nonzero().flatten()
+                scores = priority[s][idx].float() / costs[s]
+                cands += [(float(sc), s, int(i)) for sc, i in zip(scores, idx, strict=False)]
+            if not cands:
+                raise UserError(
+                    f"cannot reach the FLOPs target: {macs} MACs remain with one channel per layer",
+                    "raise --flops-target",
+                )
+            cands.sort()
+            median_cost = sorted(costs[s] for _, s, _ in cands)[len(cands) // 2]
+            k = max(1, min(len(cands) // 4, int(0.5 * (macs - target_macs) / max(median_cost, 1.0))))
+            taken = {}
+            for _, s, i in cands[:k]:
+                # never empty a space that must keep a channel
+                left = int(on[s].sum()) - taken.get(s, 0)
+                if left <= 1 and s not in removable:
+                    continue
+                on[s][i] = False
+                taken[s] = taken.get(s, 0) + 1
+                forced_off += 1
+    return on, {"forced_off": forced_off, "forced_on": forced_on}
+
+
+# ---------------------------------------------------------------- fold + remove
+
+
+def _set_module(root: nn.Module, path: str, module: nn.Module) -> None:
+    parent_path, _, attr = path.rpartition(".")
+    parent = root.get_submodule(parent_path) if parent_path else root
+    setattr(parent, attr, module)
+
+
+def _param(t: torch.Tensor) -> nn.Parameter:
+    return nn.Parameter(t.detach().clone().contiguous())
+
+
+def _slice_conv_out(conv: nn.Conv2d, idx: torch.Tensor) -> None:
+    conv.weight = _param(conv.weight[idx])
+    if conv.bias is not None:
+        conv.bias = _param(conv.bias[idx])
+    conv.out_channels = len(idx)
+
+
+def _slice_conv_in(conv: nn.Conv2d, idx: torch.Tensor, gate: torch.Tensor | None) -> None:
+    w = conv.weight
+    if gate is not None:
+        w = w * gate.to(w.dtype).view(1, -1, 1, 1)
+    conv.weight = _param(w[:, idx])
+    conv.in_channels = len(idx)
+
+
+def _slice_linear_in(lin: nn.Linear, idx: torch.Tensor, gate: torch.Tensor | None, repeat: int) -> None:
+    w = lin.weight.view(lin.out_features, -1, repeat)
+    if gate is not None:
+        w = w * gate.to(w.dtype).view(1, -1, 1)
+    lin.weight = _param(w[:, idx].reshape(lin.out_features, -1))
+    lin.in_features = len(idx) * repeat
+
+
+def _slice_bn(bn: nn.BatchNorm2d, idx: torch.Tensor) -> None:
+    if bn.affine:
+        bn.weight = _param(bn.weight[idx])
+        bn.bias = _param(bn.bias[idx])
+    if bn.running_mean is not None:
+        bn.running_mean = bn.running_mean[idx].clone()
+        bn.running_var = bn.running_var[idx].clone()
+    bn.num_features = len(idx)
+
+
+def _slice_dw(conv: nn.Conv2d, idx: torch.Tensor) -> None:
+    _slice_conv_out(conv, idx)
+    conv.in_channels = conv.groups = len(idx)
+
+
+def branch_constant(model: nn.Module, last_conv: str, last_bn: str | None) -> torch.Tensor:
+    """What the branch outputs when ``last_conv`` sees only zeros: BN(bias) per channel (eval mode)."""
+    conv = model.get_submodule(last_conv)
+    value = conv.bias.detach().clone() if conv.bias is not None else torch.zeros(conv.out_channels)
+    if last_bn is not None:
+        bn = model.get_submodule(last_bn)
+        if bn.running_mean is None:
+            raise UserError(f"cannot remove the block of {last_conv}: {last_bn} has no running statistics")
+        value = (value - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps)
+        if bn.affine:
+            value = value * bn.weight.detach() + bn.bias.detach()
+    return value.detach().float()
+
+
+@torch.no_grad()
+def compact_model(
+    model: nn.Module, graph: ChannelGraph, gates: dict[int, torch.Tensor], plan: KeepPlan
+) -> tuple[nn.Module, str]:
+    """A copy of ``model`` with gates folded and dead channels/blocks removed, plus its shape manifest.
+
+    ``gates`` holds the (thresholded) gate values of every gated space; ungated spaces fold nothing.
+    """
+    net = copy.deepcopy(model).cpu()
+    modules = dict(net.named_modules())
+    dead = [b for b in graph.blocks if b.path in plan.dead_blocks]
+    dead_layers = {name for b in dead for name in b.branch_layers}
+    consts = {b.path: branch_constant(net, b.last_conv, b.last_bn)[plan.kept[b.out_space]] for b in dead}
+    for s, sp in graph.spaces.items():
+        keep = plan.kept[s]
+        idx = keep.nonzero().flatten()
+        gate = gates.get(s)
+        gate = gate.detach().cpu().float() if gate is not None else None
+        full = bool(keep.all())
+        for name in sp.producers:
+            if name not in dead_layers and not full:
+                _slice_conv_out(modules[name], idx)
+        for name in sp.followers:
+            if name in dead_layers or full:
+                continue
+            m = modules[name]
+            _slice_bn(m, idx) if isinstance(m, nn.BatchNorm2d) else _slice_dw(m, idx)
+        for name, repeat in sp.consumers:
+            if name in dead_layers:
+                continue
+            m = modules[name]
+            if isinstance(m, nn.Linear):
+                _slice_linear_in(m, idx, gate, repeat)
+            else:
+                _slice_conv_in(m, idx, gate)
+    remap_lines = []
+    for r in graph.remaps:
+        in_idx = plan.kept[r.src].nonzero().flatten()
+        out_idx = plan.kept[r.dst].nonzero().flatten()
+        _set_module(net, r.module, ChannelRemap(net.get_submodule(r.module), in_idx, graph.spaces[r.src].size, out_idx))
+        remap_lines.append(f"remap {r.module} full_in={graph.spaces[r.src].size} in={len(in_idx)} out={len(out_idx)}")
+    block_lines = []
+    for b in dead:
+        block = net.get_submodule(b.path)
+        shortcut = getattr(block, b.shortcut_attr) if b.shortcut_attr else None
+        _set_module(net, b.path, ConstantBranchBlock(b.shortcut_attr, shortcut, consts[b.path], b.act))
+        block_lines.append(f"block {b.path} shortcut={b.shortcut_attr or '-'} act={b.act} channels={len(consts[b.path])}")
+    model_was_training = model.training
+    net.train(model_was_training)
+    return net, _manifest(net, block_lines, remap_lines)
+
+
+def _manifest(net: nn.Module, block_lines: list[str], remap_lines: list[str]) -> str:
+    lines = [MANIFEST_HEADER] + block_lines + remap_lines
+    for name, m in net.named_modules():
+        if isinstance(m, nn.Conv2d):
+            lines.append(f"conv {name} in={m.in_channels} out={m.out_channels} groups={m.groups}")
+        elif isinstance(m, nn.BatchNorm2d):
+            lines.append(f"bn {name} features={m.num_features}")
+        elif isinstance(m, nn.Linear):
+            lines.append(f"linear {name} in={m.in_features} out={m.out_features}")
+    return "\n".join(lines) + "\n"
+
+
+def rebuild_spec(manifest: str) -> dict:
+    return {"fn": REBUILD_FN, "manifest": manifest}
+
+
+# ---------------------------------------------------------------- rebuild without pickle
+
+
+def _parse_line(line: str, lineno: int) -> tuple[str, str, dict[str, str]]:
+    parts = line.split()
+    if len(parts) < 2:
+        raise UserError(f"shape manifest line {lineno} is malformed: {line!r}")
+    fields = {}
+    for item in parts[2:]:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"shape manifest line {lineno}: expected key=value, got {item!r}")
+        fields[key] = value
+    return parts[0], parts[1], fields
+
+
+def _int(fields: dict, key: str, lineno: int) -> int:
+    try:
+        return int(fields[key])
+    except (KeyError, ValueError):
+        raise UserError(f"shape manifest line {lineno}: missing or bad integer {key!r}") from None
+
+
+def apply_manifest(model: nn.Module, spec: dict) -> nn.Module:
+    """Reshape a freshly built base model to the compact shapes described by ``spec["manifest"]``.
+
+    Weights are not restored here: the caller loads the checkpoint's state dict afterwards.
+    """
+    text = spec.get("manifest") if isinstance(spec, dict) else None
+    if not isinstance(text, str) or not text.startswith(MANIFEST_HEADER):
+        raise UserError("arch.rebuild has no GDP shape manifest", "the checkpoint was not written by vita prune --method gdp")
+    entries = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            entries.append((lineno, *_parse_line(line, lineno)))
+    order = {"block": 0, "remap": 1, "conv": 2, "bn": 2, "linear": 2}
+    for lineno, kind, path, fields in sorted(entries, key=lambda e: order.get(e[1], 3)):
+        try:
+            current = model.get_submodule(path)
+        except AttributeError:
+            raise UserError(f"shape manifest line {lineno}: the base model has no layer {path!r}",
+                            "the checkpoint's arch does not match the manifest") from None
+        if kind == "block":
+            attr = None if fields.get("shortcut", "-") == "-" else fields["shortcut"]
+            shortcut = getattr(current, attr) if attr else None
+            const = torch.zeros(_int(fields, "channels", lineno))
+            _set_module(model, path, ConstantBranchBlock(attr, shortcut, const, fields.get("act", "none")))
+        elif kind == "remap":
+            _set_module(model, path, ChannelRemap(current, torch.zeros(_int(fields, "in", lineno), dtype=torch.long),
+                                                  _int(fields, "full_in", lineno),
+                                                  torch.zeros(_int(fields, "out", lineno), dtype=torch.long)))
+        elif kind == "conv":
+            c_in, c_out, groups = (_int(fields, k, lineno) for k in ("in", "out", "groups"))
+            _set_module(model, path, nn.Conv2d(c_in, c_out, current.kernel_size, current.stride, current.padding,
+                                               current.dilation, groups, current.bias is not None, current.padding_mode))
+        elif kind == "bn":
+            _set_module(model, path, nn.BatchNorm2d(_int(fields, "features", lineno), current.eps, current.momentum,
+                                                    current.affine, current.track_running_stats))
+        elif kind == "linear":
+            _set_module(model, path, nn.Linear(_int(fields, "in", lineno), _int(fields, "out", lineno),
+                                               current.bias is not None))
+        else:
+            raise UserError(f"shape manifest line {lineno}: unknown entry {kind!r}")
+    return model
+
+
+def summarize_plan(graph: ChannelGraph, plan: KeepPlan) -> list[dict]:
+    """Per gated space: channels before → after and its consumers (for reports)."""
+    rows = []
+    for s in graph.gated_spaces:
+        sp = graph.spaces[s]
+        rows.append({"space": s, "readers": [c for c, _ in sp.consumers][:3], "channels": sp.size,
+                     "kept": int(plan.kept[s].sum())})
+    return rows
+
+
+def macs_ratio(graph: ChannelGraph, plan: KeepPlan, dense: int) -> float:
+    return hard_macs(graph, plan) / max(1, dense)
+

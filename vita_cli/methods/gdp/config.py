@@ -1,0 +1,60 @@
+"""``GdpConfig``: the ``gdp:`` section of a ``recipes/prune`` recipe (kept import-light: recipe discovery
+imports every ``config`` module)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+BASELINES = ("l1", "slimming", "uniform")
+
+
+@dataclass
+class GdpConfig:
+    """GDP phase, thresholding, fine-tuning and baselines. [proposal] marks choices the paper leaves open."""
+
+    flops_target: float = 0.5  # ρ: fraction of dense MACs kept
+    pretrain_epochs: int = 0  # dense training first (when the input model is untrained)
+    epochs: int = 10  # at most this many GDP epochs (stops early once the target is met and gates polarized)
+    min_epochs: int = 1
+    finetune_epochs: int = 2  # after compaction (train section's optimiser, cosine)
+    gate_init: float = 1.0  # x₀: g = x₀² / (x₀² + ε₀) ≈ 0.99 with ε₀ = 1e-2
+    gate_lr: float | None = None  # None: the train section's lr
+    schedule: Literal["constant", "cosine"] = "constant"  # lr schedule during the GDP phase
+    eps_start: float = 1e-2
+    eps_end: float = 1e-4  # ε annealed geometrically over the GDP epochs
+    lam_start: float = 0.1
+    lam_growth: float = 0.05  # λ ← λ·(1 + growth) at every controller check while hard FLOPs > target
+    controller_every: int = 10  # optimiser steps between controller checks
+    penalty: Literal["proximal", "autograd"] = "proximal"  # [proposal] see engine docstring
+    tau: float = 1e-3  # g ≤ τ ⇒ gate off
+    polarized_tol: float = 0.0  # stop when the fraction of gates in (τ, 0.5) is at most this
+    baselines: list[str] = field(default_factory=list)  # any of l1, slimming, uniform
+    slimming_l1: float = 1e-4  # network slimming: L1 strength on BN scales during its sparsity phase
+    check_batch: int = 16  # images used to verify folding (max |Δlogits|)
+
+    def __post_init__(self):
+        if not 0 < self.flops_target < 1:
+            raise ValueError(f"gdp.flops_target must lie in (0, 1), got {self.flops_target}")
+        for key in ("pretrain_epochs", "finetune_epochs", "min_epochs"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"gdp.{key} must be >= 0")
+        if self.epochs < 1:
+            raise ValueError("gdp.epochs must be >= 1")
+        if not 0 < self.eps_end <= self.eps_start:
+            raise ValueError(f"gdp.eps_end must lie in (0, eps_start], got {self.eps_end} > {self.eps_start}")
+        if self.lam_start < 0 or self.lam_growth < 0:
+            raise ValueError("gdp.lam_start and gdp.lam_growth must be >= 0")
+        if self.controller_every < 1:
+            raise ValueError("gdp.controller_every must be >= 1")
+        if self.gate_lr is not None and self.gate_lr <= 0:
+            raise ValueError("gdp.gate_lr must be > 0 or null")
+        if not 0 < self.tau < 0.5:
+            raise ValueError(f"gdp.tau must lie in (0, 0.5), got {self.tau}")
+        if not 0 <= self.polarized_tol < 1:
+            raise ValueError("gdp.polarized_tol must lie in [0, 1)")
+        unknown = [b for b in self.baselines if b not in BASELINES]
+        if unknown:
+            raise ValueError(f"gdp.baselines: unknown {unknown[0]!r}; choose from {', '.join(BASELINES)}")
+        if self.gate_init == 0:
+            raise ValueError("gdp.gate_init must be non-zero (x = 0 is a closed gate)")

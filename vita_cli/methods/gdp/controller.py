@@ -1,0 +1,71 @@
+"""λ/ε control for the GDP phase [proposal: the paper's mechanism is not public].
+
+* ε is annealed geometrically, ε_t = ε₀·(ε_min/ε₀)^{t/T}, per optimiser step over the planned phase;
+* every ``controller_every`` steps the hard FLOPs (gates thresholded at τ) are measured and
+  λ ← λ·(1 + growth) while they exceed ρ·F_dense; λ is held once the target is reached;
+* ``penalty = "proximal"`` applies the FLOPs penalty as a semi-implicit step on the gate scalars after
+  each optimiser step: with the bilinear term relaxed to per-space channel costs w_S = ∂F̃/∂n_S / F_dense
+  (the other factor frozen at its current value), ``x ← x / (1 + lr·λ·w_S·2ε/(x²+ε)²)`` — the exact
+  backward-Euler step for λ·w_S·g_ε(x) linearised in x, stable however small ε gets (an explicit
+  step would overshoot once 2λw/ε·lr > 2). ``"autograd"`` adds λ·F̃/F_dense to the loss instead.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from vita_cli.methods.gdp.config import GdpConfig
+from vita_cli.methods.gdp.flops import channel_costs, hard_macs, resolve_keep, smooth_counts, smooth_macs
+from vita_cli.methods.gdp.gates import GateBank
+from vita_cli.methods.gdp.graph import ChannelGraph
+
+
+class GdpController:
+    def __init__(self, cfg: GdpConfig, graph: ChannelGraph, bank: GateBank, dense_macs: int, total_steps: int):
+        self.cfg, self.graph, self.bank = cfg, graph, bank
+        self.dense = float(dense_macs)
+        self.target = cfg.flops_target * self.dense
+        self.total_steps = max(1, total_steps)
+        self.lam = cfg.lam_start
+        self.step = 0
+        self.hard_ratio = 1.0
+        bank.eps = cfg.eps_start
+
+    def eps_at(self, step: int) -> float:
+        frac = min(1.0, step / self.total_steps)
+        return self.cfg.eps_start * (self.cfg.eps_end / self.cfg.eps_start) ** frac
+
+    @torch.no_grad()
+    def measure(self) -> float:
+        on = {s: v > self.cfg.tau for s, v in self.bank.values().items()}
+        self.hard_ratio = hard_macs(self.graph, resolve_keep(self.graph, on)) / self.dense
+        return self.hard_ratio
+
+    def penalty_loss(self) -> torch.Tensor:
+        """λ·F̃/F_dense (autograd mode only; zero otherwise)."""
+        if self.cfg.penalty != "autograd":
+            return torch.zeros(())
+        return self.lam * smooth_macs(self.graph, self.bank.gates()) / self.dense
+
+    @torch.no_grad()
+    def proximal_step(self, lr: float) -> None:
+        if self.cfg.penalty != "proximal" or self.lam == 0:
+            return
+        gates = self.bank.gates()
+        counts = {s: float(n) for s, n in smooth_counts(self.graph, gates).items()}
+        costs = channel_costs(self.graph, counts)
+        eps = self.bank.eps
+        for s in self.bank.space_ids:
+            x = self.bank.raw(s)
+            w = costs[s] / self.dense
+            x.div_(1 + lr * self.lam * w * 2 * eps / (x * x + eps) ** 2)
+
+    def before_step(self, step: int, gate_lr: float) -> None:
+        """Called before optimiser step ``step`` (the model holds the result of ``step`` steps)."""
+        if step > 0:
+            self.proximal_step(gate_lr)
+        self.bank.eps = self.eps_at(step)
+        self.step = step
+        if step % self.cfg.controller_every == 0 and step > 0:
+            if self.measure() > self.cfg.flops_target:
+                self.lam *= 1 + self.cfg.lam_growth

@@ -1,0 +1,289 @@
+"""The GDP pipeline on plain objects: gate training, thresholding, fold + remove, checks, fine-tuning.
+
+``gdp_phase`` trains weights and gates together with :func:`vita_cli.training.fit`: the gates sit in
+their own optimiser group without weight decay, the controller anneals ε and raises λ from a
+``batch_hook``, and the ``epoch_callback`` logs hard FLOPs / λ / ε / a gate histogram, keeps a
+snapshot of every gate value (the polarization picture) and stops once the FLOPs target is met and
+the gates are polarized. ``finalize`` thresholds, folds and removes, then verifies that the compact
+network computes the same logits and that its hook-counted MACs equal the bilinear formula.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from vita_cli.core.flops import count_macs
+from vita_cli.core.progress import SILENT, Reporter
+from vita_cli.methods.gdp.compact import compact_model, harden
+from vita_cli.methods.gdp.config import GdpConfig
+from vita_cli.methods.gdp.controller import GdpController
+from vita_cli.methods.gdp.flops import KeepPlan, dense_macs, hard_macs, resolve_keep
+from vita_cli.methods.gdp.gates import GateBank, GateHooks, histogram_summary, polarization
+from vita_cli.methods.gdp.graph import ChannelGraph
+from vita_cli.training import TrainConfig, evaluate, fit, lr_factor
+
+
+@dataclass
+class PhaseResult:
+    history: list[dict]
+    snapshots: list[torch.Tensor]  # all gate values after epoch 0, 1, 2, ...
+    epochs_run: int
+    final_lam: float
+    final_eps: float
+
+
+@dataclass
+class Compacted:
+    model: nn.Module
+    manifest: str
+    plan: KeepPlan
+    macs_formula: int
+    macs_counted: int  # Conv2d + Linear MACs by forward hooks on the compact model
+    max_logit_diff: float | None = None
+    forced: dict = field(default_factory=dict)
+
+
+def conv_linear_macs(model: nn.Module, input_shape) -> int:
+    """MACs of Conv2d and Linear layers counted by forward hooks (BN's scale-and-shift excluded)."""
+    report = count_macs(model, (1, *input_shape))
+    by_type = report.macs_by_type()
+    return int(by_type.get("Conv2d", 0) + by_type.get("Linear", 0))
+
+
+def param_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def gdp_phase(
+    model: nn.Module,
+    graph: ChannelGraph,
+    bank: GateBank,
+    train_loader,
+    val_loader,
+    cfg: GdpConfig,
+    train_cfg: TrainConfig,
+    device,
+    reporter: Reporter = SILENT,
+) -> PhaseResult:
+    """Train weights and gates with the FLOPs penalty until the target is met and gates polarize."""
+    device = torch.device(device)
+    bank.to(device)
+    phase_cfg = dataclasses.replace(train_cfg, epochs=cfg.epochs, schedule=cfg.schedule, warmup_epochs=0, milestones=[])
+    steps_per_epoch = len(train_loader)
+    if phase_cfg.max_steps_per_epoch:
+        steps_per_epoch = min(steps_per_epoch, phase_cfg.max_steps_per_epoch)
+    controller = GdpController(cfg, graph, bank, dense_macs(graph), cfg.epochs * steps_per_epoch)
+    gate_lr = cfg.gate_lr if cfg.gate_lr is not None else train_cfg.lr
+    groups = [{"params": list(bank.parameters()), "weight_decay": 0.0, "lr": gate_lr}]
+    snapshots = [bank.all_values()]
+
+    def batch_hook(images, labels, step):
+        controller.before_step(step, gate_lr * lr_factor(max(0, step - 1), phase_cfg, steps_per_epoch))
+        return images, labels
+
+    def loss_fn(net, images, labels):
+        logits = net(images)
+        loss = F.cross_entropy(logits, labels, label_smoothing=train_cfg.label_smoothing)
+        if cfg.penalty == "autograd":
+            loss = loss + controller.penalty_loss().to(loss.device)
+        return loss, logits
+
+    def epoch_callback(epoch, net, metrics):
+        values = bank.all_values()
+        snapshots.append(values)
+        ratio = controller.measure()
+        polar = polarization(values, cfg.tau)
+        reporter.log(
+            f"gdp epoch {epoch}: hard FLOPs {ratio:.3f} of dense (target {cfg.flops_target:g})  "
+            f"λ={controller.lam:.3g}  ε={bank.eps:.2g}  {histogram_summary(values, cfg.tau)}"
+        )
+        stop = epoch >= cfg.min_epochs and ratio <= cfg.flops_target and polar <= cfg.polarized_tol
+        return {"hard_flops_ratio": ratio, "lam": controller.lam, "eps": bank.eps, "mid_gates": polar, "stop": stop}
+
+    with GateHooks(model, graph, bank):
+        result = fit(
+            model, train_loader, val_loader, phase_cfg, device, reporter,
+            loss_fn=loss_fn, batch_hook=batch_hook, epoch_callback=epoch_callback, extra_param_groups=groups,
+        )
+    return PhaseResult(result.history, snapshots, len(result.history), controller.lam, bank.eps)
+
+
+@torch.no_grad()
+def finalize(
+    model: nn.Module,
+    graph: ChannelGraph,
+    bank: GateBank,
+    cfg: GdpConfig,
+    check_images: torch.Tensor | None = None,
+) -> Compacted:
+    """Threshold (forcing the FLOPs target if needed), fold + remove, and verify exactness and MACs."""
+    dense = dense_macs(graph)
+    on, forced = harden(graph, bank.values(), cfg.tau, cfg.flops_target * dense)
+    bank.switch_off(on)
+    plan = resolve_keep(graph, on)
+    gates = bank.values()
+    compact, manifest = compact_model(model, graph, gates, plan)
+    out = Compacted(compact, manifest, plan, hard_macs(graph, plan),
+                    conv_linear_macs(compact, graph.input_shape), forced=forced)
+    if check_images is not None:
+        out.max_logit_diff = logit_gap(model, graph, bank, compact, check_images)
+    return out
+
+
+@torch.no_grad()
+def logit_gap(model, graph, bank, compact, images) -> float:
+    """max |logits(gated, thresholded) − logits(compact)| in eval mode."""
+    device = next(model.parameters()).device
+    modes = model.training, compact.training
+    model.eval()
+    compact.eval()
+    bank.to(device)
+    with GateHooks(model, graph, bank):
+        ref = model(images.to(device)).float().cpu()
+    got = compact.to(device)(images.to(device)).float().cpu()
+    model.train(modes[0])
+    compact.train(modes[1])
+    return float((ref - got).abs().max())
+
+
+def gated_accuracy(model, graph, bank, loader, device) -> float:
+    bank.to(device)
+    with GateHooks(model, graph, bank):
+        return evaluate(model, loader, device).accuracy
+
+
+def train_plain(model, train_loader, val_loader, train_cfg: TrainConfig, epochs: int, device, reporter=SILENT,
+                loss_fn=None):
+    """Ordinary training for ``epochs`` epochs with the train section's optimiser (cosine unless set)."""
+    if epochs <= 0:
+        return []
+    cfg = dataclasses.replace(train_cfg, epochs=epochs, warmup_epochs=min(train_cfg.warmup_epochs, epochs))
+    return fit(model, train_loader, val_loader, cfg, device, reporter, loss_fn=loss_fn).history
+
+
+# ---------------------------------------------------------------- the whole pipeline and the baselines
+
+
+@dataclass
+class Arm:
+    """One pruned network: GDP or a baseline."""
+
+    name: str
+    model: nn.Module
+    manifest: str
+    flops_ratio: float
+    macs: int
+    params: int
+    test_acc: float
+    test_acc_before_finetune: float | None
+    epochs: int  # training epochs this arm spent after the dense model (budget)
+    extra: dict = field(default_factory=dict)
+
+
+def _compact_arm(model, graph, on, name):
+    plan = resolve_keep(graph, on)
+    ones = {s: torch.ones(graph.spaces[s].size) for s in graph.gated_spaces}
+    compact, manifest = compact_model(model, graph, ones, plan)
+    return compact, manifest, plan
+
+
+def run_baseline(
+    kind: str,
+    dense: nn.Module,
+    graph: ChannelGraph,
+    loaders,
+    cfg: GdpConfig,
+    train_cfg: TrainConfig,
+    device,
+    reporter: Reporter = SILENT,
+    scratch_epochs: int = 0,
+) -> Arm:
+    """L1-norm filter pruning / network slimming (+ fine-tune) or uniform width from scratch, at
+    ρ·F_dense with the same training budget as GDP (its phase epochs + fine-tune epochs)."""
+    import copy
+
+    from vita_cli.methods.gdp import baselines as B
+
+    target = cfg.flops_target * dense_macs(graph)
+    model = copy.deepcopy(dense)
+    budget = cfg.epochs + cfg.finetune_epochs
+    before = None
+    if kind == "uniform":
+        on = B.per_space_ratio_masks(graph, B.uniform_scores(graph), target)
+        compact, manifest, plan = _compact_arm(model, graph, on, kind)
+        B.reinitialize(compact)
+        epochs = scratch_epochs + budget
+        train_plain(compact, loaders.train, loaders.val, train_cfg, epochs, device, reporter)
+    elif kind == "l1":
+        on = B.per_space_ratio_masks(graph, B.l1_scores(model, graph), target)
+        compact, manifest, plan = _compact_arm(model, graph, on, kind)
+        before = evaluate(compact, loaders.test, device).accuracy
+        epochs = budget
+        train_plain(compact, loaders.train, loaders.val, train_cfg, epochs, device, reporter)
+    elif kind == "slimming":
+        bns = B.bn_modules(model, graph)
+
+        def sparse_loss(net, images, labels):
+            logits = net(images)
+            loss = F.cross_entropy(logits, labels, label_smoothing=train_cfg.label_smoothing)
+            return loss + B.slimming_penalty(bns, cfg.slimming_l1), logits
+
+        train_plain(model, loaders.train, loaders.val, train_cfg, cfg.epochs, device, reporter, loss_fn=sparse_loss)
+        on = B.global_threshold_masks(graph, B.slimming_scores(model, graph), target)
+        compact, manifest, plan = _compact_arm(model, graph, on, kind)
+        before = evaluate(compact, loaders.test, device).accuracy
+        epochs = budget
+        train_plain(compact, loaders.train, loaders.val, train_cfg, cfg.finetune_epochs, device, reporter)
+    else:
+        raise ValueError(f"unknown baseline {kind!r}")
+    macs = hard_macs(graph, plan)
+    return Arm(kind, compact, manifest, macs / dense_macs(graph), macs, param_count(compact),
+               evaluate(compact, loaders.test, device).accuracy, before, epochs,
+               {"dead_blocks": plan.dead_blocks})
+
+
+def run_gdp_arm(
+    model: nn.Module,
+    graph: ChannelGraph,
+    loaders,
+    cfg: GdpConfig,
+    train_cfg: TrainConfig,
+    device,
+    reporter: Reporter = SILENT,
+) -> tuple[Arm, PhaseResult, Compacted, dict]:
+    """GDP on ``model`` (modified in place): gate phase, threshold, fold + remove, verify, fine-tune."""
+    bank = GateBank(graph, cfg.gate_init, cfg.eps_start)
+    phase = gdp_phase(model, graph, bank, loaders.train, loaders.val, cfg, train_cfg, device, reporter)
+    acc_gated = gated_accuracy(model, graph, bank, loaders.test, device)
+    check = next(iter(loaders.test))[0][: cfg.check_batch]
+    final_values = bank.all_values()
+    comp = finalize(model, graph, bank, cfg, check)
+    acc_thresholded = gated_accuracy(model, graph, bank, loaders.test, device)
+    acc_compact = evaluate(comp.model, loaders.test, device).accuracy
+    train_plain(comp.model, loaders.train, loaders.val, train_cfg, cfg.finetune_epochs, device, reporter)
+    acc_ft = evaluate(comp.model, loaders.test, device).accuracy
+    dense = dense_macs(graph)
+    checks = {
+        "test_acc_gated": acc_gated,
+        "test_acc_thresholded": acc_thresholded,
+        "test_acc_compact": acc_compact,
+        "max_logit_diff": comp.max_logit_diff,
+        "macs_formula": comp.macs_formula,
+        "macs_counted": comp.macs_counted,
+        "macs_match": comp.macs_formula == comp.macs_counted,
+        "within_target": comp.macs_formula <= cfg.flops_target * dense,
+        "mid_gates_fraction": polarization(final_values, cfg.tau),
+        "forced": comp.forced,
+        "dead_blocks": comp.plan.dead_blocks,
+        "epochs_run": phase.epochs_run,
+        "final_lambda": phase.final_lam,
+        "final_eps": phase.final_eps,
+    }
+    arm = Arm("gdp", comp.model, comp.manifest, comp.macs_formula / dense, comp.macs_formula,
+              param_count(comp.model), acc_ft, acc_compact, phase.epochs_run + cfg.finetune_epochs, checks)
+    return arm, phase, comp, checks
