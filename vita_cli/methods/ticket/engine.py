@@ -68,18 +68,35 @@ def masks_from_zeros(state: dict[str, torch.Tensor], names: list[str]) -> dict[s
 def suspect_masks(
     stored: dict[str, torch.Tensor], state: dict[str, torch.Tensor], owner_layers: list[str], host: str | None
 ) -> tuple[dict[str, torch.Tensor], str]:
-    """The suspect's masks and where they came from ("stored" or "inferred from zero weights").
+    """The suspect's masks and where they came from.
 
-    A model without masks is read through its zero weights; a dense host layer means there is no
-    mask to check, which is bad input rather than "not verified".
+    Owner layers without a stored mask are read through their exact zeros (a thief may fold masks
+    into the weights, e.g. with ``prune.remove``). A host layer that is missing, or dense with no
+    mask, leaves nothing to check: bad input rather than "not verified".
     """
-    if stored:
-        return stored, "stored"
-    inferred = masks_from_zeros(state, owner_layers)
-    probe = inferred.get(host) if host else next(iter(inferred.values()), None)
-    if probe is None or bool(probe.all()):
+    masks = dict(stored)
+    inferred = []
+    for name in owner_layers:
+        if name not in masks and name in state and bool((state[name] == 0).any()):
+            masks[name] = state[name] != 0
+            inferred.append(name)
+    if host is not None and host not in masks:
+        if host not in state:
+            raise UserError(
+                f"the suspect model has no layer {host!r}, the signature's host layer",
+                "was the signature made for another architecture?",
+            )
+        raise UserError(
+            f"the suspect model has no mask for the signature's host layer {host!r} (no mask tensor, no pruned zeros)",
+            "pass the ticket with its masks (vita checkpoint or torch prune layout)",
+        )
+    if not masks:
         raise UserError(
             "the suspect model has no mask (no mask tensors, and its weights have no pruned zeros)",
             "pass a ticket saved with its masks (vita checkpoint or torch prune layout)",
         )
-    return inferred, "inferred from zero weights"
+    if not inferred:
+        return masks, "stored"
+    if not stored:
+        return masks, "inferred from zero weights"
+    return masks, f"stored; {len(inferred)} layer(s) inferred from zero weights"
