@@ -55,7 +55,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="runs/ticket-exp")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--report", action="store_true", help="print Markdown tables of finished stages")
     args = ap.parse_args()
+    if args.report:
+        print(report(Path(args.out)))
+        return
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -180,6 +184,74 @@ def main():
             return res
         stage(out, f"fragility-{label}", frag)
     log("all stages done")
+
+
+def report(out: Path) -> str:
+    """Markdown tables of the finished stages."""
+    def load(name):
+        p = out / f"{name}.json"
+        return json.loads(p.read_text()) if p.is_file() else None
+
+    lines = []
+    imp = load("imp")
+    if imp:
+        lines += ["| IMP round | weights left | test acc % |", "|---|---|---|"]
+        lines += [f"| {r['round']} | {100 * r['remaining']:.2f}% | {r['test_acc']:.2f} |" for r in imp["rounds"]]
+        lines.append("")
+    sign = load("sign")
+    if sign:
+        lines += ["| sign | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in sign.items()]
+        lines.append("")
+    ver = load("verify")
+    if ver:
+        lines += ["| model | check | value | passed | decides |", "|---|---|---|---|---|"]
+        for who, v in ver.items():
+            if not isinstance(v, dict):
+                continue
+            for e in v["evidence"]:
+                ber = f" (BER {e['bit_error_rate']:.3f})" if "bit_error_rate" in e else ""
+                lines.append(f"| {who} | {e['check']} | {e['value']}{ber} | {e['passed']} | {e['decisive']} |")
+            lines.append(f"| {who} | **verdict** | {'verified' if v['verified'] else 'not verified'} | | |")
+        lines.append("")
+    ind = load("independent")
+    if ind:
+        lines += ["| seed | test acc % | QR decoded | data BER | Jaccard | trigger acc % | p-value | verified |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in ind["tickets"]:
+            lines.append(f"| {r['seed']} | {r['test_acc']:.1f} | {r['qr_decoded']} | {r['bit_error_rate']:.3f} | "
+                         f"{r['jaccard']:.3f} | {r['trigger_acc']:.0f} | {r['p_value']:.2g} | {r['verified']} |")
+        bers = [r["bit_error_rate"] for r in ind["tickets"]]
+        lines.append(f"\nfalse positives: {ind['false_positives']}/{len(bers)}; data BER min {min(bers):.3f}, "
+                     f"mean {sum(bers) / len(bers):.3f}, max {max(bers):.3f}\n")
+    for name in ("prune", "random-prune", "add-connections", "finetune", "forge"):
+        a = load(f"attack-{name}")
+        if not a:
+            continue
+        lines += [f"**{name}** (breaks at: {a['summary']})", "",
+                  "| strength | test acc % | live weights | QR decodes | data BER | Jaccard | trigger acc % |"
+                  + (" forged QR decodes | accuracy cost |" if name == "forge" else ""),
+                  "|---|---|---|---|---|---|---|" + ("---|---|" if name == "forge" else "")]
+        for p in a["points"]:
+            row = (f"| {p['strength']:g} | {p['test_acc']:.2f} | {p['live_weights']} | {p['qr_decodable']} | "
+                   f"{p['bit_error_rate']:.3f} | {p['jaccard']:.3f} | {p['trigger_acc']:.0f} |")
+            if name == "forge":
+                row += f" {p['forged_decodes']} | {p['accuracy_cost']:.2f} |"
+            lines.append(row)
+        lines.append("")
+    for label in ("moderate", "extreme"):
+        f = load(f"fragility-{label}")
+        if not f:
+            continue
+        lines += [f"**{label}** ticket (IMP round {f['round']}, {100 * f['remaining']:.2f}% weights, "
+                  f"{f['live_kernels']} live kernels)", "",
+                  "| paths | kernels removed | acc after paths % | acc after random kernels % | drop paths | drop random |",
+                  "|---|---|---|---|---|---|"]
+        for p in f["points"]:
+            lines.append(f"| {p['strength']} | {p['kernels_removed']} | {p['test_acc_paths']:.2f} | "
+                         f"{p['test_acc_random']:.2f} | {p.get('drop_paths', 0):.2f} | {p.get('drop_random', 0):.2f} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
