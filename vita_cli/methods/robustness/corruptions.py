@@ -13,6 +13,7 @@ stored back as one channel (ITU-R 601 luma), so the files match the data set's c
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,7 +224,8 @@ def generate_corrupted(
     stacked_labels = np.tile(
         np.asarray(labels).astype(np.uint8 if labels.max() < 256 else np.int64), len(severities)
     )
-    np.save(out / "labels.npy", stacked_labels)
+    if not (out / "labels.npy").is_file() or not np.array_equal(np.load(out / "labels.npy"), stacked_labels):
+        _save_atomic(out / "labels.npy", stacked_labels)
     for name in names:
         if name in done and (out / f"{name}.npy").is_file():
             if progress:
@@ -234,10 +236,22 @@ def generate_corrupted(
             blocks.append(corrupt_batch(images, name, severity, constants, seed))
             if progress:
                 progress(name, 1)
-        tmp = out / f".{name}.tmp.npy"
-        np.save(tmp, np.concatenate(blocks))
-        tmp.replace(out / f"{name}.npy")
+        _save_atomic(out / f"{name}.npy", np.concatenate(blocks))
         done.add(name)
-        (out / "meta.json").write_text(json.dumps({**meta, "done": sorted(done)}, indent=2))
-    (out / "meta.json").write_text(json.dumps({**meta, "done": sorted(done)}, indent=2))
+        _write_meta(out, {**meta, "done": sorted(done)})
+    if old is None or sorted(done) != old.get("done"):
+        _write_meta(out, {**meta, "done": sorted(done)})
     return open_corrupted(out, names)
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    """Readers (another eval-robust on the same cache) never see half a file."""
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+    np.save(tmp, array)
+    tmp.replace(path)
+
+
+def _write_meta(folder: Path, meta: dict) -> None:
+    tmp = folder / f".meta.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(meta, indent=2))
+    tmp.replace(folder / "meta.json")
