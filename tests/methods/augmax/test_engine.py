@@ -71,5 +71,5 @@ def test_proxy_report_table(tmp_path):
             (folder / "robust-cifar.json").write_text(json.dumps(data))
     text = markdown(tmp_path)
     assert "corruption set: cifar" in text
-    assert "| standard | 2 | 91.00 ± 1.00 | 61.00 ± 1.00 | – |" in text
-    assert "| augmax-dubin | 2 | 91.00 ± 1.00 | 66.00 ± 1.00 | 80.00 ± 0.00 |" in text
+    assert "| standard | 2 | – | 91.00 ± 1.00 | 61.00 ± 1.00 | – |" in text
+    assert "| augmax-dubin | 2 | – | 91.00 ± 1.00 | 66.00 ± 1.00 | 80.00 ± 0.00 |" in text

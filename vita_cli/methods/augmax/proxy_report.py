@@ -52,12 +52,15 @@ def markdown(root: Path) -> str:
         for arm in sorted(arms, key=lambda a: ARM_ORDER.index(a) if a in ARM_ORDER else 99):
             runs = arms[arm]
             clean = [r["clean_acc"] for r in runs.values()]
+            full = [r["train"]["test_acc"] for r in runs.values() if "train" in r]
             corr = [r["mean_corruption_acc"] for r in runs.values()]
             mce = [r["mce"] for r in runs.values() if "mce" in r]
             per_seed = ", ".join(
                 f"{s}: {r['clean_acc']:.1f} / {r['mean_corruption_acc']:.1f}" for s, r in sorted(runs.items())
             )
-            out.append(f"| {arm} | {len(runs)} | {_fmt(clean)} | {_fmt(corr)} | {_fmt(mce)} | {per_seed} |")
+            out.append(
+                f"| {arm} | {len(runs)} | {_fmt(full)} | {_fmt(clean)} | {_fmt(corr)} | {_fmt(mce)} | {per_seed} |"
+            )
         out.append("")
     return "\n".join(out)
 
