@@ -46,9 +46,10 @@ def markdown(root: Path) -> str:
     for key, arms in table.items():
         out.append(f"### corruption set: {key}\n")
         out.append(
-            "| arm | seeds | clean acc (%) | mean corruption acc (%) | mCE vs standard | per seed (clean / corr.) |"
+            "| arm | seeds | clean acc, full test set (%) | clean acc, corrupted subset (%) "
+            "| mean corruption acc (%) | mCE vs standard | per seed (clean / corr.) |"
         )
-        out.append("|---|---|---|---|---|---|")
+        out.append("|---|---|---|---|---|---|---|")
         for arm in sorted(arms, key=lambda a: ARM_ORDER.index(a) if a in ARM_ORDER else 99):
             runs = arms[arm]
             clean = [r["clean_acc"] for r in runs.values()]
