@@ -56,6 +56,8 @@ def main():
     ap.add_argument("--out", default="runs/ticket-exp")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--report", action="store_true", help="print Markdown tables of finished stages")
+    ap.add_argument("--extra", action="store_true",
+                    help="also: IMP to 1.56 %, sign that extreme ticket, min_weights_per_module 3, prune curves")
     args = ap.parse_args()
     if args.report:
         print(report(Path(args.out)))
@@ -183,7 +185,55 @@ def main():
             res["round"] = rnd
             return res
         stage(out, f"fragility-{label}", frag)
+    if args.extra:
+        extra_stages(out, q, arch, loaders, info, recipe, train_cfg, frag_cfg, paths, imp_rounds + 2)
     log("all stages done")
+
+
+def extra_stages(out, q, arch, loaders, info, recipe, train_cfg, frag_cfg, paths, rounds):
+    """Sparser tickets and fuller "on" modules: how long does the QR survive magnitude pruning?"""
+    def imp_more():
+        lm = load_model(out / "imp" / "round_00" / "trained.safetensors")
+        store = FileImpStore(out / "imp", arch, {"data": "fashion-mnist"})
+        res = run_imp(lm.model, (loaders.train, loaders.val, loaders.test), ImpConfig(rounds=rounds, rate=0.5,
+                      rewind_epoch=1), "cpu", train_cfg=train_cfg, store=store, resume=True, seed=0)
+        return {"rounds": res.table(), "dense_acc": res.dense_acc}
+
+    stage(out, "imp-extended", imp_more)
+    rewind = load_model(out / "imp" / "rewind.safetensors").model.state_dict()
+    prune_strengths = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8] if not q else [0.0, 0.5]
+    for rnd, m in ((3, 3), (rounds, 1), (rounds, 3)):
+        tag = f"r{rnd}-m{m}"
+
+        def sign_variant(rnd=rnd, m=m, tag=tag):
+            lm = load_model(out / "imp" / f"round_{rnd:02d}" / "trained.safetensors")
+            rec = replace(recipe, sign=replace(recipe.sign, min_weights_per_module=m, compare_unsigned=m == 1))
+            res = sign_ticket(lm.model, arch, lm.masks, rewind, loaders, info, rec, "acme-2026", "cpu")
+            save_model(out / f"signed-{tag}.safetensors", res.model, arch, res.masks)
+            write_signature(out / f"sig-{tag}.json", res.body, res.masks, res.triggers)
+            e = res.embed
+            return {"round": rnd, "min_weights": m, "placement": [e.placement.layer, e.placement.row, e.placement.col],
+                    "live_before": e.live_before, "live_after": e.live_after,
+                    "changed_outside_block": e.removed_outside_block, **res.metrics}
+
+        stage(out, f"sign-{tag}", sign_variant)
+
+        def attack_variant(tag=tag):
+            sig = read_signature(out / f"sig-{tag}.json")
+            lm = load_model(out / f"signed-{tag}.safetensors")
+            ev = Evaluator(sig.white_box, sig.owner_masks(), sig.triggers(), normalizer(sig.black_box), loaders, "cpu")
+            return run_attack("prune", prune_strengths, lm.model, lm.masks, ev, recipe, loaders, "cpu",
+                              white_box=sig.white_box)
+
+        stage(out, f"attack-prune-{tag}", attack_variant)
+
+    def frag_extreme():
+        lm = load_model(out / "imp" / f"round_{rounds:02d}" / "trained.safetensors")
+        res = run_fragility(lm.model, lm.masks, rewind, paths, loaders, frag_cfg, "cpu")
+        res["round"] = rounds
+        return res
+
+    stage(out, f"fragility-round{rounds}", frag_extreme)
 
 
 def report(out: Path) -> str:
