@@ -55,6 +55,8 @@ class BatchStats:
 
     def summary(self) -> dict:
         n = max(1, self.n)
+        for key in ("ce_clean", "ce_augmix", "ce_augmax", "acc_augmix", "acc_augmax", "js"):
+            setattr(self, key, float(getattr(self, key)))
         out = {"ce_clean": self.ce_clean / n}
         if self.ce_augmix:
             out.update(
@@ -110,7 +112,7 @@ class RobustLoss:
             logits = model(images)
             loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
             self.stats.n += labels.shape[0]
-            self.stats.ce_clean += float(loss.detach()) * labels.shape[0]
+            self.stats.ce_clean += loss.detach() * labels.shape[0]
             return loss, logits
         device = images.device
         x01 = self._unnorm(images.float())
@@ -143,13 +145,13 @@ class RobustLoss:
                     legacy_fat=cfg.fat_legacy,
                     measure_end_loss=False,
                 )
+                self.timings["attack"] += self._tick(device) - t1
                 model.train(was_training)
-                logits_augmax = model(self._norm(result.images))
+                logits_augmax = model(self._norm(result.images))  # training forward, augmax route
             finally:
                 model.train(was_training)
                 if cfg.dual_norm:
                     set_route(model, ROUTE_MAIN)
-            self.timings["attack"] += self._tick(device) - t1
             self.stats.attack_steps += result.steps_taken
         view_logits = [model(self._norm(v)) for v in views]
         logits_clean = model(images)
@@ -162,17 +164,18 @@ class RobustLoss:
 
     @torch.no_grad()
     def _record(self, labels, ce, js, logits_augmix, logits_augmax) -> None:
+        # sums stay on the device (no host sync per batch); the epoch summary reads them once
         n = labels.shape[0]
         s = self.stats
         s.n += n
         s.batches += 1
-        s.ce_clean += float(ce) * n
-        s.js += float(js)
-        s.ce_augmix += float(F.cross_entropy(logits_augmix.float(), labels, reduction="sum"))
-        s.acc_augmix += float((logits_augmix.argmax(1) == labels).sum())
+        s.ce_clean += ce.detach() * n
+        s.js += js.detach()
+        s.ce_augmix += F.cross_entropy(logits_augmix.float(), labels, reduction="sum")
+        s.acc_augmix += (logits_augmix.argmax(1) == labels).sum()
         if logits_augmax is not None:
-            s.ce_augmax += float(F.cross_entropy(logits_augmax.float(), labels, reduction="sum"))
-            s.acc_augmax += float((logits_augmax.argmax(1) == labels).sum())
+            s.ce_augmax += F.cross_entropy(logits_augmax.float(), labels, reduction="sum")
+            s.acc_augmax += (logits_augmax.argmax(1) == labels).sum()
 
     def epoch_callback(self, epoch: int, model: nn.Module, metrics: dict) -> dict:
         """Log the epoch's view statistics (AugMax CE should exceed AugMix CE) and reset them."""
