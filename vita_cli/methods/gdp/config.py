@@ -18,15 +18,24 @@ class GdpConfig:
     epochs: int = 10  # at most this many GDP epochs (stops early once the target is met and gates polarized)
     min_epochs: int = 1
     finetune_epochs: int = 2  # after compaction (train section's optimiser, cosine)
-    gate_init: float = 1.0  # x₀: g = x₀² / (x₀² + ε₀) ≈ 0.99 with ε₀ = 1e-2
+    gate_init: float = 0.3  # x₀: g₀ = x₀²/(x₀²+ε₀) = 0.9 with ε₀ = 1e-2 [proposal: the notes' x₀ = 1 (g₀ = 0.99)
+    # leaves the penalty almost no grip in short schedules: its pull on x scales like ε/x³]
     gate_lr: float | None = None  # None: the train section's lr
     schedule: Literal["constant", "cosine"] = "constant"  # lr schedule during the GDP phase
     eps_start: float = 1e-2
-    eps_end: float = 1e-4  # ε annealed geometrically over the GDP epochs
-    lam_start: float = 0.1
-    lam_growth: float = 0.05  # λ ← λ·(1 + growth) at every controller check while hard FLOPs > target
-    controller_every: int = 10  # optimiser steps between controller checks
-    penalty: Literal["proximal", "autograd"] = "proximal"  # [proposal] see engine docstring
+    eps_end: float = 1e-4
+    eps_schedule: Literal["geometric", "after_target"] = "after_target"  # geometric: ε₀→ε_min over all GDP
+    # epochs (the notes); after_target [proposal]: hold ε₀ until the hard FLOPs first meet the target, then
+    # anneal geometrically over anneal_epochs (gates keep their mobility while the budget is being found)
+    anneal_epochs: float = 1.0
+    lam_start: float = 5.0
+    lam_growth: float = 0.15  # λ ← λ·(1 + growth) at every controller check while hard FLOPs > target
+    controller_every: int = 2  # optimiser steps between controller checks
+    penalty: Literal["proximal", "autograd"] = "proximal"  # [proposal] see controller docstring
+    freeze_bn: bool = True  # [proposal] BN uses running statistics during the GDP phase; with batch statistics
+    # a gate vector's overall scale is normalised away by the consumer's BN, so the penalty could shrink a
+    # whole layer "for free" until the gradients (∝ 1/scale) blow up
+    gate_clamp: float | None = 1.0  # |x| ≤ this after every step (no runaway gates that can never close)
     tau: float = 1e-3  # g ≤ τ ⇒ gate off
     polarized_tol: float = 0.0  # stop when the fraction of gates in (τ, 0.5) is at most this
     baselines: list[str] = field(default_factory=list)  # any of l1, slimming, uniform
@@ -45,8 +54,12 @@ class GdpConfig:
             raise ValueError(f"gdp.eps_end must lie in (0, eps_start], got {self.eps_end} > {self.eps_start}")
         if self.lam_start < 0 or self.lam_growth < 0:
             raise ValueError("gdp.lam_start and gdp.lam_growth must be >= 0")
+        if self.anneal_epochs <= 0:
+            raise ValueError("gdp.anneal_epochs must be > 0")
         if self.controller_every < 1:
             raise ValueError("gdp.controller_every must be >= 1")
+        if self.gate_clamp is not None and self.gate_clamp <= 0:
+            raise ValueError("gdp.gate_clamp must be > 0 or null")
         if self.gate_lr is not None and self.gate_lr <= 0:
             raise ValueError("gdp.gate_lr must be > 0 or null")
         if not 0 < self.tau < 0.5:

@@ -1,6 +1,8 @@
 """λ/ε control for the GDP phase [proposal: the paper's mechanism is not public].
 
-* ε is annealed geometrically, ε_t = ε₀·(ε_min/ε₀)^{t/T}, per optimiser step over the planned phase;
+* ε is annealed geometrically, ε_t = ε₀·(ε_min/ε₀)^{t/T}, per optimiser step: over the planned phase
+  (``eps_schedule = "geometric"``) or, by default, over ``anneal_epochs`` starting when the hard FLOPs
+  first meet the target (``"after_target"``);
 * every ``controller_every`` steps the hard FLOPs (gates thresholded at τ) are measured and
   λ ← λ·(1 + growth) while they exceed ρ·F_dense; λ is held once the target is reached;
 * ``penalty = "proximal"`` applies the FLOPs penalty as a semi-implicit step on the gate scalars after
@@ -21,7 +23,8 @@ from vita_cli.methods.gdp.graph import ChannelGraph
 
 
 class GdpController:
-    def __init__(self, cfg: GdpConfig, graph: ChannelGraph, bank: GateBank, dense_macs: int, total_steps: int):
+    def __init__(self, cfg: GdpConfig, graph: ChannelGraph, bank: GateBank, dense_macs: int, total_steps: int,
+                 steps_per_epoch: int = 1):
         self.cfg, self.graph, self.bank = cfg, graph, bank
         self.dense = float(dense_macs)
         self.target = cfg.flops_target * self.dense
@@ -29,11 +32,22 @@ class GdpController:
         self.lam = cfg.lam_start
         self.step = 0
         self.hard_ratio = 1.0
+        self.anneal_steps = max(1, round(cfg.anneal_epochs * steps_per_epoch))
+        self.reached_at: int | None = None  # step at which the hard FLOPs first met the target
         bank.eps = cfg.eps_start
 
     def eps_at(self, step: int) -> float:
-        frac = min(1.0, step / self.total_steps)
+        if self.cfg.eps_schedule == "geometric":
+            frac = min(1.0, step / self.total_steps)
+        elif self.reached_at is None:
+            frac = 0.0
+        else:
+            frac = min(1.0, (step - self.reached_at) / self.anneal_steps)
         return self.cfg.eps_start * (self.cfg.eps_end / self.cfg.eps_start) ** frac
+
+    @property
+    def annealed(self) -> bool:
+        return self.bank.eps <= self.cfg.eps_end * (1 + 1e-9)
 
     @torch.no_grad()
     def measure(self) -> float:
@@ -64,8 +78,14 @@ class GdpController:
         """Called before optimiser step ``step`` (the model holds the result of ``step`` steps)."""
         if step > 0:
             self.proximal_step(gate_lr)
-        self.bank.eps = self.eps_at(step)
+            if self.cfg.gate_clamp is not None:
+                with torch.no_grad():
+                    for s in self.bank.space_ids:
+                        self.bank.raw(s).clamp_(-self.cfg.gate_clamp, self.cfg.gate_clamp)
         self.step = step
         if step % self.cfg.controller_every == 0 and step > 0:
             if self.measure() > self.cfg.flops_target:
                 self.lam *= 1 + self.cfg.lam_growth
+            elif self.reached_at is None:
+                self.reached_at = step
+        self.bank.eps = self.eps_at(step)

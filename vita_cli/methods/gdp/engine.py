@@ -77,7 +77,7 @@ def gdp_phase(
     steps_per_epoch = len(train_loader)
     if phase_cfg.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, phase_cfg.max_steps_per_epoch)
-    controller = GdpController(cfg, graph, bank, dense_macs(graph), cfg.epochs * steps_per_epoch)
+    controller = GdpController(cfg, graph, bank, dense_macs(graph), cfg.epochs * steps_per_epoch, steps_per_epoch)
     gate_lr = cfg.gate_lr if cfg.gate_lr is not None else train_cfg.lr
     groups = [{"params": list(bank.parameters()), "weight_decay": 0.0, "lr": gate_lr}]
     snapshots = [bank.all_values()]
@@ -86,7 +86,12 @@ def gdp_phase(
         controller.before_step(step, gate_lr * lr_factor(max(0, step - 1), phase_cfg, steps_per_epoch))
         return images, labels
 
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
     def loss_fn(net, images, labels):
+        if cfg.freeze_bn:  # fit() switched the model to train mode: BN back to running statistics
+            for bn in bns:
+                bn.eval()
         logits = net(images)
         loss = F.cross_entropy(logits, labels, label_smoothing=train_cfg.label_smoothing)
         if cfg.penalty == "autograd":
@@ -102,7 +107,8 @@ def gdp_phase(
             f"gdp epoch {epoch}: hard FLOPs {ratio:.3f} of dense (target {cfg.flops_target:g})  "
             f"λ={controller.lam:.3g}  ε={bank.eps:.2g}  {histogram_summary(values, cfg.tau)}"
         )
-        stop = epoch >= cfg.min_epochs and ratio <= cfg.flops_target and polar <= cfg.polarized_tol
+        stop = (epoch >= cfg.min_epochs and ratio <= cfg.flops_target and polar <= cfg.polarized_tol
+                and (cfg.eps_schedule == "geometric" or controller.annealed))
         return {"hard_flops_ratio": ratio, "lam": controller.lam, "eps": bank.eps, "mid_gates": polar, "stop": stop}
 
     with GateHooks(model, graph, bank):

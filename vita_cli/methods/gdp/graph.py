@@ -189,6 +189,15 @@ def _shape(node) -> tuple[int, ...] | None:
     return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
 
 
+def _owner(node: fx.Node) -> str:
+    """The module whose forward made ``node`` (for error messages)."""
+    stack = node.meta.get("nn_module_stack") or {}
+    if stack:
+        path, (_, cls) = list(stack.items())[-1]
+        return f"{path} ({getattr(cls, '__name__', cls)})"
+    return "the model's forward"
+
+
 def _fn_name(target) -> str:
     return getattr(target, "__name__", str(target))
 
@@ -348,7 +357,7 @@ class _Builder:
         self.info[node] = _Info(src.space, True, shape_in[2] * shape_in[3])
 
     def on_function(self, node: fx.Node, fn, label: str):
-        where = f"{label} (in {node.name})"
+        where = f"{label} in {_owner(node)}"
         if _shape(node) is None:
             return  # sizes and other Python values
         if fn in _ADD_FUNCTIONS:
@@ -400,7 +409,7 @@ class _Builder:
 
     def on_method(self, node: fx.Node):
         method = node.target
-        where = f"Tensor.{method} (in {node.name})"
+        where = f"Tensor.{method} in {_owner(node)}"
         if _shape(node) is None:
             return
         if method in _SAME_SPACE_METHODS:

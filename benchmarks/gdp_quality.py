@@ -1,0 +1,107 @@
+"""GDP vs L1-norm / network-slimming / uniform-width baselines at equal FLOPs (issue 4, acceptance 4).
+
+    .venv/bin/python benchmarks/gdp_quality.py --recipe prune/gdp-quality --seeds 0 1 --rhos 0.5 0.3 \
+        --out runs/gdp-quality
+
+Per seed, the dense model is trained once (``gdp.pretrain_epochs``) and every arm starts from a copy of
+it, with the same data subset and schedule as ``vita prune --method gdp`` uses (the recipe); the
+uniform-width arm trains from scratch for pretrain + GDP + fine-tune epochs. Rows are appended to
+``<out>/rows.jsonl`` as arms finish, so an interrupted run still reports what it finished; the summary
+table (mean over seeds) is printed and written to ``<out>/summary.md``. Not part of ``make bench``:
+it is long on a CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import statistics
+from pathlib import Path
+
+import torch
+
+
+def main(argv=None):
+    from vita_cli.core.recipe import from_dict, load_recipe
+    from vita_cli.core.seed import seed_everything
+    from vita_cli.methods.gdp import engine
+    from vita_cli.methods.gdp.config import GdpConfig
+    from vita_cli.methods.gdp.graph import build_channel_graph
+    from vita_cli.models import build_model
+    from vita_cli.training import evaluate
+    from vita_cli.training.config import PruneRecipe
+    from vita_cli.training.setup import arch_spec, build_loaders
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", default="prune/gdp-quality")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--rhos", type=float, nargs="+", default=[0.5, 0.3])
+    parser.add_argument("--arms", nargs="+", default=["gdp", "l1", "slimming", "uniform"])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default="runs/gdp-quality")
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows_path = out / "rows.jsonl"
+    rec, _ = load_recipe(args.recipe, PruneRecipe, args.overrides)
+    base_cfg = from_dict(GdpConfig, dict(rec.gdp), "gdp")
+    for seed in args.seeds:
+        seed_everything(seed)
+        loaders = build_loaders(rec.data, seed=seed)
+        spec = arch_spec(rec.model, loaders.bundle)
+        dense = build_model(spec)
+        engine.train_plain(dense, loaders.train, loaders.val, rec.train, base_cfg.pretrain_epochs, "cpu")
+        dense_acc = evaluate(dense, loaders.test, "cpu").accuracy
+        shape = (loaders.bundle.in_channels, loaders.bundle.image_size, loaders.bundle.image_size)
+        _append(rows_path, {"seed": seed, "rho": 1.0, "arm": "dense", "test_acc": dense_acc, "flops_ratio": 1.0})
+        for rho in args.rhos:
+            cfg = dataclasses.replace(base_cfg, flops_target=rho)
+            for arm_name in args.arms:
+                seed_everything(seed)
+                model = copy.deepcopy(dense)
+                graph = build_channel_graph(model, shape)
+                if arm_name == "gdp":
+                    arm, phase, _, checks = engine.run_gdp_arm(model, graph, loaders, cfg, rec.train, "cpu")
+                    extra = {k: checks[k] for k in ("max_logit_diff", "macs_match", "mid_gates_fraction", "forced",
+                                                    "epochs_run", "dead_blocks", "test_acc_compact")}
+                    torch.save(torch.stack(phase.snapshots), out / f"gates_seed{seed}_rho{rho}.pt")
+                else:
+                    arm = engine.run_baseline(arm_name, model, graph, loaders, cfg, rec.train, "cpu",
+                                              scratch_epochs=cfg.pretrain_epochs)
+                    extra = {}
+                row = {"seed": seed, "rho": rho, "arm": arm_name, "test_acc": arm.test_acc,
+                       "flops_ratio": arm.flops_ratio, "params": arm.params, "epochs": arm.epochs,
+                       "test_acc_before_finetune": arm.test_acc_before_finetune, **extra}
+                _append(rows_path, row)
+                print(json.dumps(row), flush=True)
+    summary = summarize([json.loads(line) for line in rows_path.read_text().splitlines()])
+    (out / "summary.md").write_text(summary)
+    print(summary)
+
+
+def _append(path: Path, row: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def summarize(rows: list[dict]) -> str:
+    dense = [r["test_acc"] for r in rows if r["arm"] == "dense"]
+    lines = [f"dense test accuracy: {statistics.mean(dense):.2f}% (seeds: {len(dense)})", "",
+             "| ρ | arm | FLOPs kept | test acc (mean) | per seed |", "|---|---|---|---|---|"]
+    for rho in sorted({r["rho"] for r in rows if r["arm"] != "dense"}, reverse=True):
+        for arm in ("gdp", "l1", "slimming", "uniform"):
+            sel = [r for r in rows if r["rho"] == rho and r["arm"] == arm]
+            if not sel:
+                continue
+            accs = [r["test_acc"] for r in sel]
+            lines.append(f"| {rho} | {arm} | {statistics.mean(r['flops_ratio'] for r in sel):.3f} | "
+                         f"{statistics.mean(accs):.2f}% | {', '.join(f'{a:.2f}' for a in accs)} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""``vita prune --method gdp`` through the real CLI: bad input, a user's torchvision model, the tiny recipe."""
+
+import json
+
+import pytest
+import torch
+import torchvision
+
+TINY = ("--recipe", "prune/gdp-tiny", "--device", "cpu", "--quiet")
+
+
+def _one_line_error(r, code=2):
+    assert r.exit_code == code, r.stderr
+    assert "Traceback" not in r.stderr
+    assert len([line for line in r.stderr.strip().splitlines() if line.startswith("error:")]) == 1
+
+
+def test_flops_target_outside_unit_interval(vita, tmp_path):
+    for bad in ("1.5", "0", "-0.2"):
+        r = vita("prune", "--method", "gdp", "--flops-target", bad, *TINY, "--out", tmp_path / bad)
+        _one_line_error(r)
+        assert "flops-target" in r.stderr
+
+
+def test_recipe_target_outside_unit_interval(vita, tmp_path):
+    r = vita("prune", "--method", "gdp", *TINY, "--out", tmp_path, "gdp.flops_target=2")
+    _one_line_error(r)
+    assert "flops_target" in r.stderr
+
+
+def test_unknown_gdp_key_is_rejected(vita, tmp_path):
+    r = vita("prune", "--method", "gdp", *TINY, "--out", tmp_path, "gdp.not_a_key=1")
+    _one_line_error(r)
+    assert "not_a_key" in r.stderr
+
+
+def test_corrupt_model_file(vita, tmp_path):
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(b"\x00garbage" * 50)
+    r = vita("prune", "--method", "gdp", bad, *TINY, "--out", tmp_path / "run")
+    _one_line_error(r)
+
+
+def test_unsupported_layer_names_the_layer(vita, tmp_path):
+    # SqueezeNet's Fire modules concatenate two conv outputs: GDP refuses and says where and why
+    path = tmp_path / "squeeze.pt"
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), path)
+    r = vita("prune", "--method", "gdp", path, "--arch", "torchvision:squeezenet1_1", *TINY,
+             "--out", tmp_path / "run", "data.channels=3", "data.image_size=32")
+    _one_line_error(r)
+    assert "concatenat" in r.stderr and "features" in r.stderr
+
+
+@pytest.mark.slow
+def test_tiny_recipe_end_to_end_and_evaluate(vita, tmp_path):
+    out = tmp_path / "run"
+    r = vita("prune", "--method", "gdp", *TINY, "--out", out, "--json")
+    assert r.exit_code == 0, r.stderr
+    result = json.loads(r.stdout)
+    checks = result["checks"]
+    assert checks["max_logit_diff"] < 1e-4
+    assert checks["macs_match"] and checks["within_target"]
+    assert {a["arm"] for a in result["arms"]} == {"gdp", "l1", "slimming", "uniform"}
+    assert all(a["flops_ratio"] <= 0.5 for a in result["arms"])
+    for name in ("compact.safetensors", "gate_polarization.png", "accuracy_vs_flops.png", "shape_manifest.txt"):
+        assert (out / name).exists()
+    r = vita("evaluate", out / "compact.safetensors", "--device", "cpu", "--json", "--out", tmp_path / "ev")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["accuracy"] >= 0
+
+
+@pytest.mark.slow
+def test_torchvision_resnet18_state_dict(vita, tmp_path):
+    path = tmp_path / "resnet18.pt"
+    torch.save(torchvision.models.resnet18(num_classes=10).state_dict(), path)
+    out = tmp_path / "run"
+    r = vita("prune", "--method", "gdp", path, "--arch", "torchvision:resnet18", *TINY, "--out", out, "--json",
+             "data.channels=3", "gdp.baselines=[]", "train.max_steps_per_epoch=2", "gdp.finetune_epochs=0")
+    assert r.exit_code == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["checks"]["macs_match"] and result["checks"]["max_logit_diff"] < 1e-4
+    r = vita("evaluate", out / "compact.safetensors", "--device", "cpu", "--json", "--out", tmp_path / "ev")
+    assert r.exit_code == 0, r.stderr
