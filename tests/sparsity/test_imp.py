@@ -48,7 +48,8 @@ def test_imp_rewind_to_iteration_and_resume():
 
 
 def test_extreme_ticket_search_keeps_the_sparsest_good_ticket():
-    model, data, tcfg = _setup()
+    model, data, _ = _setup()
+    tcfg = TrainConfig(epochs=1, lr=0.05, amp=False, max_steps_per_epoch=2)
     cfg = ImpConfig(
         rounds=1,
         rate=0.5,
