@@ -137,7 +137,9 @@ def register(app):
 def _run_gdp(session, model, recipe, overrides, arch, sparsity, flops_target, trust_pickle, resume):
     try:
         from vita_cli.methods.gdp.cli_entry import run_gdp
-    except ImportError as exc:
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("vita_cli.methods.gdp", "vita_cli.methods.gdp.cli_entry"):
+            raise  # a real import failure inside GDP: show it
         raise UserError(
             "GDP is not installed in this vita", "use --method magnitude or --method imp"
         ) from exc
