@@ -125,6 +125,7 @@ def register(app):
                 normalizer(sig.black_box) if triggers is not None else None,
                 loaders,
                 session.device,
+                kernel_floor=float((sig.data.get("thresholds") or {}).get("kernel_floor", 0.0)) if sig else 0.0,
             )
             result = run_attack(name, strengths, t.model, t.masks, evaluate_point, cfg, loaders, session.device,
                                 white_box=sig.white_box if sig else None, reporter=session.reporter, seed=session.seed)

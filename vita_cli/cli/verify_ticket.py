@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Session, verb_command
+from vita_cli.cli.common import Session, check_range, verb_command
 
 
 def register(app):
@@ -28,6 +28,11 @@ def register(app):
         black_box: Annotated[
             bool, typer.Option("--black-box", help="Use only the model's predictions on the trigger set.")
         ] = False,
+        kernel_floor: Annotated[
+            float | None,
+            typer.Option("--kernel-floor", help="Ignore kernels with L1 below this fraction of the host layer's "
+                         "median live kernel (defeats near-zero added connections); default: the signature's."),
+        ] = None,
         trust_pickle: Annotated[bool, typer.Option("--trust-pickle", help="Allow pickled model files.")] = False,
         session: Session = None,
     ):
@@ -37,7 +42,10 @@ def register(app):
 
         sig = read_signature(signature)
         s = load_suspect(suspect, arch, sig.data.get("arch"), trust_pickle)
-        result = verify(sig, s.state, s.masks, s.model, s.model_error, session.device, black_box_only=black_box)
+        if kernel_floor is not None:
+            check_range("--kernel-floor", kernel_floor, 0.0, 1.0, inclusive=True)
+        result = verify(sig, s.state, s.masks, s.model, s.model_error, session.device, black_box_only=black_box,
+                        kernel_floor=kernel_floor)
         result = {"suspect": str(suspect), "signature": str(signature), "format": s.source_format, **result}
         if not result["verified"]:
             session.exit_code = 1

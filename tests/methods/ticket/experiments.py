@@ -199,6 +199,15 @@ def extra_stages(out, q, arch, loaders, info, recipe, train_cfg, frag_cfg, paths
                       rewind_epoch=1), "cpu", train_cfg=train_cfg, store=store, resume=True, seed=0)
         return {"rounds": res.table(), "dense_acc": res.dense_acc}
 
+    def add_paper_std():
+        sig = read_signature(out / "sig.json")
+        lm = load_model(out / "signed.safetensors")
+        ev = Evaluator(sig.white_box, sig.owner_masks(), sig.triggers(), normalizer(sig.black_box), loaders, "cpu")
+        rec = replace(recipe, attack=replace(recipe.attack, add_std=0.1))  # the paper's N(0, 0.1²)
+        return run_attack("add-connections", [0.0, 0.001, 0.005, 0.01, 0.05], lm.model, lm.masks, ev, rec, loaders,
+                          "cpu", white_box=sig.white_box)
+
+    stage(out, "attack-add-connections-std0.1", add_paper_std)
     stage(out, "imp-extended", imp_more)
     rewind = load_model(out / "imp" / "rewind.safetensors").model.state_dict()
     prune_strengths = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8] if not q else [0.0, 0.5]

@@ -141,3 +141,21 @@ def test_twenty_independent_tickets_never_verify():
     bers = _independent_bers(20, train_steps=8)
     print("independent-ticket data BERs:", [round(b, 3) for b in bers])
     assert min(bers) > 0.15, bers
+
+
+def test_kernel_floor_ignores_near_zero_added_connections():
+    model, _, signed, wb, qr = signed_ticket()
+    from vita_cli.sparsity import apply_masks
+
+    apply_masks(model, signed)
+    with torch.no_grad():  # give every live weight a normal magnitude (a trained ticket)
+        for n, p in model.named_parameters():
+            if n in signed:
+                p.copy_(torch.where(signed[n], torch.sign(p) * (p.abs() + 0.1), p))
+    net, added = add_connections(model, signed, 0.2, 1e-4, torch.Generator().manual_seed(0))
+    host = dict(net.named_parameters())[wb["layer"]]
+    plain = extract_and_decode(added[wb["layer"]], wb["row"], wb["col"], wb["qr"]["polarity"], qr, 3)
+    floored = extract_and_decode(added[wb["layer"]], wb["row"], wb["col"], wb["qr"]["polarity"], qr, 3,
+                                 host, kernel_floor=0.05)
+    assert plain.decoded != PAYLOAD and plain.bit_error_rate > 0.1
+    assert floored.decoded == PAYLOAD and floored.bit_error_rate == 0.0

@@ -36,8 +36,9 @@ class Evaluator:
     """Measures one attacked (model, masks) pair against the owner's signature."""
 
     def __init__(self, white_box: dict | None, owner_masks: dict | None, triggers: TriggerSet | None,
-                 trigger_normalize, loaders: Loaders, device):
+                 trigger_normalize, loaders: Loaders, device, kernel_floor: float = 0.0):
         self.wb, self.owner, self.triggers = white_box, owner_masks, triggers
+        self.kernel_floor = kernel_floor
         self.trigger_normalize = trigger_normalize
         self.loaders, self.device = loaders, device
         self.template = owner_template(white_box) if white_box else None
@@ -49,8 +50,9 @@ class Evaluator:
         }
         if self.wb is not None:
             qr = self.wb["qr"]
+            weights = dict(model.named_parameters())[self.wb["layer"]] if self.kernel_floor > 0 else None
             ex = extract_and_decode(masks[self.wb["layer"]], int(self.wb["row"]), int(self.wb["col"]),
-                                    qr["polarity"], self.template, int(qr["version"]))
+                                    qr["polarity"], self.template, int(qr["version"]), weights, self.kernel_floor)
             point.update(qr_decodable=ex.decoded == self.wb["payload"], decoded=ex.decoded,
                          bit_error_rate=ex.bit_error_rate)
         if self.owner is not None:

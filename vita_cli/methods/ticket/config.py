@@ -17,6 +17,9 @@ class ThresholdSection:
     trigger_accuracy_min: float = 0.5
     p_value_max: float = 1e-6
     qr_ber_reference: float = 0.03  # reported only; the QR verdict is "decodes to the payload"
+    # > 0: kernels with L1 below this fraction of the host layer's median live kernel count as absent
+    # when reading the QR (defeats near-zero connections added only to flip modules); 0 = the paper
+    kernel_floor: float = 0.0
 
     def __post_init__(self):
         if not 0 < self.jaccard_min <= 1:
@@ -25,6 +28,8 @@ class ThresholdSection:
             raise ValueError("sign.thresholds.trigger_accuracy_min must lie in (0, 1]")
         if not 0 < self.p_value_max < 1:
             raise ValueError("sign.thresholds.p_value_max must lie in (0, 1)")
+        if not 0 <= self.kernel_floor < 1:
+            raise ValueError("sign.thresholds.kernel_floor must lie in [0, 1)")
 
 
 @dataclass

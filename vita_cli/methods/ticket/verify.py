@@ -28,6 +28,8 @@ from vita_cli.methods.ticket.qr import make_qr
 
 DEFAULT_THRESHOLDS = {
     "jaccard_min": 0.5,
+    # 0 = off (the paper): every kernel with a live weight is "connected"
+    "kernel_floor": 0.0,
     "trigger_accuracy_min": 0.5,
     "p_value_max": 1e-6,
     # reference only: zxing-cpp stops decoding v3-H codes near 4 % random data-module flips
@@ -72,11 +74,15 @@ def check_host_layer(masks: dict[str, torch.Tensor], white_box: dict) -> torch.T
     return mask
 
 
-def qr_evidence(masks: dict[str, torch.Tensor], white_box: dict) -> Evidence:
+def qr_evidence(
+    masks: dict[str, torch.Tensor], white_box: dict, weights: torch.Tensor | None = None, kernel_floor: float = 0.0
+) -> Evidence:
+    """Decode the QR at the key; ``kernel_floor`` > 0 ignores near-empty kernels (see extract.connectivity)."""
     mask = check_host_layer(masks, white_box)
     template = owner_template(white_box)
     qr = white_box["qr"]
-    ex = extract_and_decode(mask, int(white_box["row"]), int(white_box["col"]), qr["polarity"], template, int(qr["version"]))
+    ex = extract_and_decode(mask, int(white_box["row"]), int(white_box["col"]), qr["polarity"], template,
+                            int(qr["version"]), weights, kernel_floor)
     passed = ex.decoded == white_box["payload"]
     return Evidence(
         "QR signature",
@@ -177,12 +183,18 @@ def verify(
     model_error: str | None,
     device,
     black_box_only: bool = False,
+    kernel_floor: float | None = None,
 ) -> dict:
-    """All evidence the signature allows for this suspect, and the verdict."""
+    """All evidence the signature allows for this suspect, and the verdict.
+
+    ``kernel_floor`` overrides the signature's threshold of that name (None: keep it).
+    """
     from vita_cli.methods.ticket.engine import suspect_masks
     from vita_cli.methods.ticket.triggers import trigger_accuracy
 
     thresholds = {**DEFAULT_THRESHOLDS, **(sig.data.get("thresholds") or {})}
+    if kernel_floor is not None:
+        thresholds["kernel_floor"] = kernel_floor
     evidence: list[Evidence] = []
     notes: list[str] = []
     mask_source = None
@@ -191,7 +203,8 @@ def verify(
         owner = sig.owner_masks()
         masks, mask_source = suspect_masks(stored_masks, state, list(owner), wb["layer"] if wb else None)
         if wb is not None:
-            evidence.append(qr_evidence(masks, wb))
+            floor = float(thresholds["kernel_floor"])
+            evidence.append(qr_evidence(masks, wb, state.get(wb["layer"]) if floor > 0 else None, floor))
         evidence.append(overlap_evidence(masks, owner, thresholds))
     bb = sig.black_box
     if bb is not None:
