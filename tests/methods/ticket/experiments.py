@@ -244,6 +244,16 @@ def extra_stages(out, q, arch, loaders, info, recipe, train_cfg, frag_cfg, paths
 
     stage(out, f"fragility-round{rounds}", frag_extreme)
 
+    def add_with_floor():
+        sig = read_signature(out / "sig.json")
+        lm = load_model(out / "signed.safetensors")
+        ev = Evaluator(sig.white_box, sig.owner_masks(), sig.triggers(), normalizer(sig.black_box), loaders, "cpu",
+                       kernel_floor=0.05)
+        return run_attack("add-connections", [0.0, 0.001, 0.005, 0.01, 0.05, 0.1], lm.model, lm.masks, ev, recipe,
+                          loaders, "cpu", white_box=sig.white_box)
+
+    stage(out, "attack-add-connections-floor0.05", add_with_floor)
+
 
 def report(out: Path) -> str:
     """Markdown tables of the finished stages."""
