@@ -262,7 +262,7 @@ def report(out: Path) -> str:
         return json.loads(p.read_text()) if p.is_file() else None
 
     lines = []
-    imp = load("imp")
+    imp = load("imp-extended") or load("imp")
     if imp:
         lines += ["| IMP round | weights left | test acc % |", "|---|---|---|"]
         lines += [f"| {r['round']} | {100 * r['remaining']:.2f}% | {r['test_acc']:.2f} |" for r in imp["rounds"]]
@@ -293,11 +293,20 @@ def report(out: Path) -> str:
         bers = [r["bit_error_rate"] for r in ind["tickets"]]
         lines.append(f"\nfalse positives: {ind['false_positives']}/{len(bers)}; data BER min {min(bers):.3f}, "
                      f"mean {sum(bers) / len(bers):.3f}, max {max(bers):.3f}\n")
-    for name in ("prune", "random-prune", "add-connections", "finetune", "forge"):
-        a = load(f"attack-{name}")
+    for f in sorted(out.glob("sign-r*.json")):
+        v = json.loads(f.read_text())
+        keys = ["round", "min_weights", "placement", "live_before", "live_after", "changed_outside_block",
+                "unsigned_test_acc", "signed_test_acc", "signed_trigger_acc", "qr_decoded"]
+        lines += [f"**{f.stem}**: " + ", ".join(f"{k} = {v[k]}" for k in keys if k in v), ""]
+    order = ["prune", "random-prune", "add-connections", "add-connections-std0.1", "add-connections-floor0.05",
+             "finetune", "forge"]
+    order += sorted(f.stem[len("attack-"):] for f in out.glob("attack-prune-r*.json"))
+    for full in order:
+        a = load(f"attack-{full}")
         if not a:
             continue
-        lines += [f"**{name}** (breaks at: {a['summary']})", "",
+        name = a["attack"]
+        lines += [f"**{full}** (breaks at: {a['summary']})", "",
                   "| strength | test acc % | live weights | QR decodes | data BER | Jaccard | trigger acc % |"
                   + (" forged QR decodes | accuracy cost |" if name == "forge" else ""),
                   "|---|---|---|---|---|---|---|" + ("---|---|" if name == "forge" else "")]
@@ -308,7 +317,7 @@ def report(out: Path) -> str:
                 row += f" {p['forged_decodes']} | {p['accuracy_cost']:.2f} |"
             lines.append(row)
         lines.append("")
-    for label in ("moderate", "extreme"):
+    for label in ("moderate", "extreme", "round6"):
         f = load(f"fragility-{label}")
         if not f:
             continue
