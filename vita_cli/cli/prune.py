@@ -109,6 +109,8 @@ def register(app):
                 raise UserError("--sparsity must be below 1")
         if flops_target is not None:
             check_range("--flops-target", flops_target, 0.0, 1.0, inclusive=False)
+        if resume and session.out is None:
+            raise UserError("--resume continues a run directory", "pass --out DIR of the run to continue")
         if method == "gdp":
             return _run_gdp(
                 session, model, recipe, overrides, arch, sparsity, flops_target, trust_pickle, resume

@@ -74,6 +74,8 @@ def run_train(session: Session, recipe_name, overrides, arch, init, resume, trus
         macs,
     )
 
+    if resume == "auto" and session.out is None:
+        session.log("note: --resume auto without --out starts a new run directory (nothing to resume)")
     device = ddp.init_from_env(session.device)
     recipe, source = load_recipe(recipe_name, TrainRecipe, overrides)
     main = ddp.is_main()

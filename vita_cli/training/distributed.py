@@ -102,7 +102,9 @@ def shard_loader(loader: DataLoader, seed: int = 0) -> DataLoader:
     shuffle = not isinstance(inner, SequentialSampler)
     sampler = DistributedSampler(loader.dataset, shuffle=shuffle, seed=seed, drop_last=loader.drop_last)
     common = dict(num_workers=loader.num_workers, collate_fn=loader.collate_fn, pin_memory=loader.pin_memory)
-    if batch_sampler is not None:  # a loader that fetches whole batches from the dataset (vita's in-memory sets)
+    if batch_sampler is not None:  # a loader fetching whole batches from the dataset (vita's in-memory sets)
         batches = type(batch_sampler)(sampler, batch_sampler.batch_size, batch_sampler.drop_last)
         return DataLoader(loader.dataset, sampler=batches, batch_size=None, **common)
-    return DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=sampler, drop_last=loader.drop_last, **common)
+    return DataLoader(
+        loader.dataset, batch_size=loader.batch_size, sampler=sampler, drop_last=loader.drop_last, **common
+    )
