@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 from vita_cli.sparsity.imp import ImpRound, ImpStore
 
 
