@@ -23,7 +23,14 @@ import torch
 
 from vita_cli.core.recipe import load_recipe
 from vita_cli.methods.hyperlista import classic, experiment
-from vita_cli.methods.hyperlista.hyper import grid_points, hyperlista_curve, hyperlista_solve, nmse_db, score_points
+from vita_cli.methods.hyperlista.hyper import (
+    HyperConstants,
+    grid_points,
+    hyperlista_curve,
+    hyperlista_solve,
+    nmse_db,
+    score_points,
+)
 
 
 def main() -> None:
@@ -53,11 +60,15 @@ def main() -> None:
     results["speed"] = {
         "problems": len(test),
         "hyperlista": {"layers": 16, "seconds": round(t_hyper, 3), "nmse_db": round(nmse_hyper, 2)},
-        "fista_until_stall": {"iterations": stall.iterations, "seconds": round(t_fista, 3), "nmse_db": round(nmse_fista, 2)},
+        "fista_until_stall": {
+            "iterations": stall.iterations,
+            "seconds": round(t_fista, 3),
+            "nmse_db": round(nmse_fista, 2),
+        },
         "speedup": round(t_fista / t_hyper, 1),
         "constants": constants.as_dict(),
     }
-    print("| method (1 000 problems, 2 threads) | iterations | wall time (s) | NMSE (dB) |")
+    print(f"| method (1 000 problems, {args.threads} threads) | iterations | wall time (s) | NMSE (dB) |")
     print("|---|---|---|---|")
     print(f"| HyperLISTA | 16 | {t_hyper:.3f} | {nmse_hyper:.1f} |")
     print(f"| FISTA until stall (λ=0.1, tol 1e-6) | {stall.iterations} | {t_fista:.3f} | {nmse_fista:.1f} |")
@@ -75,7 +86,6 @@ def main() -> None:
     scores = score_points(points, part.b, part.x, ops, 16, symmetric=True, chunk=official.tune.chunk)
     t_grid = time.perf_counter() - start
     best = int(torch.argmin(scores))
-    from vita_cli.methods.hyperlista.hyper import HyperConstants
 
     best_constants = HyperConstants(*[round(float(v), 6) for v in points[best]])
     curve = hyperlista_curve(problem.test.b, problem.test.x, ops, best_constants, 16, symmetric=True)
@@ -88,7 +98,7 @@ def main() -> None:
         "test_nmse_db_at_16": round(curve[-1], 2),
         "gamma_times_L": round(best_constants.gamma * ops.L, 4),
     }
-    print(f"| official grid | points | wall time (s) | optimum (c_β, c_θ, c_ss) | test NMSE@16 (dB) |")
+    print("| official grid | points | wall time (s) | optimum (c_β, c_θ, c_ss) | test NMSE@16 (dB) |")
     print("|---|---|---|---|---|")
     print(
         f"| 11×11×21, γ = 1/L, 512 problems | {points.shape[0]} | {t_grid:.1f} | "

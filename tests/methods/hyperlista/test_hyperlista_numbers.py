@@ -62,3 +62,14 @@ def test_paper_grid_reaches_minus_80():
     result = experiment.tune(recipe, problem, ops)
     curve = experiment.curves(recipe, ["hyperlista"], problem.test, ops, result.constants, {})["hyperlista"]
     assert curve[-1] <= -80
+
+
+def test_noise_floor_at_40_db(full):
+    # constants tuned by recipes/hyperlista/noisy40.yaml (symmetric weight, γ = 1) at 40 dB SNR
+    recipe, problem, ops = full
+    noisy = experiment.shifted_test(recipe, problem, "noise", 40.0)
+    curve = hyperlista_curve(
+        noisy.b, noisy.x, ops, HyperConstants(0.004, 0.01, 0.15, 1.0), 16, symmetric=True
+    )
+    assert curve[-1] == pytest.approx(-43.0, abs=1.5)
+    assert abs(curve[-1] - curve[11]) < 0.5  # flat: the noise floor is reached by layer 12

@@ -58,6 +58,7 @@ def hyperlista_forward(
     symmetric: bool = False,
     mag_ratio: float = 0.0,
     keep_iterates: bool = False,
+    error_at_last_layer_only: bool = False,
 ) -> HyperOutput:
     """Run K layers for G constant sets at once. ``constants``: (G, 4) rows (c_β, c_θ, c_ss, γ);
     ``b``: (B, m). Returns the final estimates and, given ``x_true`` (B, n), the per-layer error."""
@@ -102,7 +103,7 @@ def hyperlista_forward(
             fraction = (c_ss * torch.log(ratio)).clamp(0.0, 1.0).nan_to_num(1.0).squeeze(-1)
             x_next = support_selection_shrink(z, theta, fraction)
         x_prev, x = x, x_next
-        if sq_error is not None:
+        if sq_error is not None and (k == layers - 1 or not error_at_last_layer_only):
             sq_error.append(((x - x_true) ** 2).sum(dim=(1, 2)))
         if iterates is not None:
             iterates.append(x)
@@ -172,7 +173,9 @@ def score_points(
     with reporter.task(description, total=points.shape[0]) as task:
         for start in range(0, points.shape[0], chunk):
             part = points[start : start + chunk]
-            out = hyperlista_forward(b, ops, part, layers, x_true, symmetric, mag_ratio)
+            out = hyperlista_forward(
+                b, ops, part, layers, x_true, symmetric, mag_ratio, error_at_last_layer_only=True
+            )
             value = (out.sq_error[:, -1] / b.shape[0]).double().cpu()
             value = torch.where(torch.isfinite(value), value, torch.full_like(value, math.inf))
             scores[start : start + part.shape[0]] = value
