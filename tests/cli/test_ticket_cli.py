@@ -33,8 +33,20 @@ def signed(tmp_path_factory):
     """One signed tiny ticket shared by the tests below (signing trains for a few steps)."""
     d = tmp_path_factory.mktemp("signed")
     ticket = make_ticket(d / "ticket.safetensors")
-    r = run("sign-ticket", ticket, "--payload", "acme-2026", "--signature", d / "sig.json",
-            "--signed", d / "signed.safetensors", "--out", d / "run", "--json", *TINY)
+    r = run(
+        "sign-ticket",
+        ticket,
+        "--payload",
+        "acme-2026",
+        "--signature",
+        d / "sig.json",
+        "--signed",
+        d / "signed.safetensors",
+        "--out",
+        d / "run",
+        "--json",
+        *TINY,
+    )
     assert r.exit_code == 0, r.stderr
     return d, json.loads(r.stdout)
 
@@ -49,13 +61,17 @@ def test_sign_keeps_sparsity_and_decodes(signed):
 
 def test_verify_signed_exit_0_and_unsigned_exit_1(signed):
     d, _ = signed
-    r = run("verify-ticket", d / "signed.safetensors", "--signature", d / "sig.json", "--json", "--device", "cpu")
+    r = run(
+        "verify-ticket", d / "signed.safetensors", "--signature", d / "sig.json", "--json", "--device", "cpu"
+    )
     assert r.exit_code == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["verified"] is True
     qr = next(e for e in res["evidence"] if e["check"] == "QR signature")
     assert qr["decoded"] == "acme-2026" and qr["bit_error_rate"] == 0.0
-    r = run("verify-ticket", d / "ticket.safetensors", "--signature", d / "sig.json", "--json", "--device", "cpu")
+    r = run(
+        "verify-ticket", d / "ticket.safetensors", "--signature", d / "sig.json", "--json", "--device", "cpu"
+    )
     assert r.exit_code == 1
     res = json.loads(r.stdout)
     assert res["verified"] is False
@@ -72,8 +88,16 @@ def test_verify_table_output(signed):
 
 def test_black_box_mode_uses_predictions_only(signed):
     d, _ = signed
-    r = run("verify-ticket", d / "signed.safetensors", "--signature", d / "sig.json", "--black-box", "--json",
-            "--device", "cpu")
+    r = run(
+        "verify-ticket",
+        d / "signed.safetensors",
+        "--signature",
+        d / "sig.json",
+        "--black-box",
+        "--json",
+        "--device",
+        "cpu",
+    )
     res = json.loads(r.stdout)
     assert [e["check"] for e in res["evidence"]] == ["trigger set"]
     # a few training steps do not teach the triggers: not verified from predictions alone
@@ -86,7 +110,9 @@ def test_masks_folded_into_weights_are_read_from_zeros(signed, tmp_path):
 
     loaded = load_model(d / "signed.safetensors")
     torch.save(loaded.model.state_dict(), tmp_path / "folded.pt")  # what prune.remove + save gives
-    r = run("verify-ticket", tmp_path / "folded.pt", "--signature", d / "sig.json", "--json", "--device", "cpu")
+    r = run(
+        "verify-ticket", tmp_path / "folded.pt", "--signature", d / "sig.json", "--json", "--device", "cpu"
+    )
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["mask_source"] == "inferred from zero weights"
 
@@ -108,7 +134,9 @@ def test_bad_input_exit_2(signed, tmp_path):
     (tmp_path / "sig.json").write_text(json.dumps(data))
     for side in ("sig.mask.safetensors", "sig.triggers.safetensors"):
         (tmp_path / side).write_bytes((d / side).read_bytes())
-    _one_line_error(run("verify-ticket", d / "signed.safetensors", "--signature", tmp_path / "sig.json"), "modified")
+    _one_line_error(
+        run("verify-ticket", d / "signed.safetensors", "--signature", tmp_path / "sig.json"), "modified"
+    )
     # missing host layer: a ticket whose masks do not include it
     host = data["white_box"]["layer"]
     others = [n for n in ("conv2.weight", "conv3.weight", "conv4.weight") if n != host]
@@ -123,28 +151,45 @@ def test_bad_input_exit_2(signed, tmp_path):
     _one_line_error(run("verify-ticket", tmp_path / "dense.safetensors", "--signature", sig), "no mask")
     # not a signature at all / missing file
     (tmp_path / "junk.json").write_text("{not json")
-    _one_line_error(run("verify-ticket", d / "signed.safetensors", "--signature", tmp_path / "junk.json"), "JSON")
+    _one_line_error(
+        run("verify-ticket", d / "signed.safetensors", "--signature", tmp_path / "junk.json"), "JSON"
+    )
     _one_line_error(run("verify-ticket", tmp_path / "nope.pt", "--signature", sig), "not found")
 
 
 def test_sign_bad_input_exit_2(tmp_path):
     ticket = make_ticket(tmp_path / "t.safetensors")
     # conv2 of width-16 small_cnn has 16 input channels: too few for a 29×29 code
-    r = run("sign-ticket", ticket, "--payload", "x", "--layer", "conv2.weight", "--out", tmp_path / "r", *TINY,
-            "train.epochs=0")
+    r = run(
+        "sign-ticket",
+        ticket,
+        "--payload",
+        "x",
+        "--layer",
+        "conv2.weight",
+        "--out",
+        tmp_path / "r",
+        *TINY,
+        "train.epochs=0",
+    )
     _one_line_error(r, "conv2.weight", "29")
     narrow = make_ticket(tmp_path / "narrow.safetensors", masks_for=["conv2.weight"])
-    _one_line_error(run("sign-ticket", narrow, "--payload", "x", "--out", tmp_path / "r2", *TINY, "train.epochs=0"),
-                    "29 input and output channels")
+    _one_line_error(
+        run("sign-ticket", narrow, "--payload", "x", "--out", tmp_path / "r2", *TINY, "train.epochs=0"),
+        "29 input and output channels",
+    )
     dense = tmp_path / "dense.safetensors"
     save_model(dense, build_model(ARCH16), ARCH16)
     _one_line_error(run("sign-ticket", dense, "--payload", "x", "--out", tmp_path / "r3", *TINY), "no masks")
-    _one_line_error(run("sign-ticket", ticket, "--payload", "x" * 60, "--out", tmp_path / "r4", *TINY), "does not fit")
+    _one_line_error(
+        run("sign-ticket", ticket, "--payload", "x" * 60, "--out", tmp_path / "r4", *TINY), "does not fit"
+    )
 
 
 def test_torch_prune_layout_interop(tmp_path):
     """A ticket pruned and saved by plain torch.nn.utils.prune code can be signed and verified."""
     import torch.nn.utils.prune as prune
+
     from vita_cli.models.small_cnn import SmallCNN
 
     torch.manual_seed(3)
@@ -155,9 +200,24 @@ def test_torch_prune_layout_interop(tmp_path):
     assert "conv3.weight_orig" in sd and "conv3.weight_mask" in sd
     torch.save(sd, tmp_path / "ticket.pt")
 
-    r = run("sign-ticket", tmp_path / "ticket.pt", "--arch", "small_cnn", "--payload", "plain-torch",
-            "--signature", tmp_path / "sig.json", "--signed", tmp_path / "signed.safetensors", "--no-trigger-set",
-            "--out", tmp_path / "run", "--json", *TINY, "train.epochs=0")
+    r = run(
+        "sign-ticket",
+        tmp_path / "ticket.pt",
+        "--arch",
+        "small_cnn",
+        "--payload",
+        "plain-torch",
+        "--signature",
+        tmp_path / "sig.json",
+        "--signed",
+        tmp_path / "signed.safetensors",
+        "--no-trigger-set",
+        "--out",
+        tmp_path / "run",
+        "--json",
+        *TINY,
+        "train.epochs=0",
+    )
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["qr_decoded"] == "plain-torch"
 
@@ -166,29 +226,70 @@ def test_torch_prune_layout_interop(tmp_path):
 
     loaded = load_model(tmp_path / "signed.safetensors")
     torch.save(export_prune_state_dict(loaded.model, loaded.masks), tmp_path / "stolen.pt")
-    r = run("verify-ticket", tmp_path / "stolen.pt", "--arch", "small_cnn", "--signature", tmp_path / "sig.json",
-            "--json", "--device", "cpu")
+    r = run(
+        "verify-ticket",
+        tmp_path / "stolen.pt",
+        "--arch",
+        "small_cnn",
+        "--signature",
+        tmp_path / "sig.json",
+        "--json",
+        "--device",
+        "cpu",
+    )
     assert r.exit_code == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["format"] == "prune" and res["verified"]
     # the original, unsigned prune-layout ticket does not verify
-    r = run("verify-ticket", tmp_path / "ticket.pt", "--arch", "small_cnn", "--signature", tmp_path / "sig.json",
-            "--json", "--device", "cpu")
+    r = run(
+        "verify-ticket",
+        tmp_path / "ticket.pt",
+        "--arch",
+        "small_cnn",
+        "--signature",
+        tmp_path / "sig.json",
+        "--json",
+        "--device",
+        "cpu",
+    )
     assert r.exit_code == 1
 
 
 def test_attack_ticket_writes_curves(signed):
     d, _ = signed
     out = d / "attack"
-    r = run("attack-ticket", d / "signed.safetensors", "--signature", d / "sig.json", "--attack", "prune",
-            "--strength", "0,0.5,0.99", "--out", out, "--json", *TINY)
+    r = run(
+        "attack-ticket",
+        d / "signed.safetensors",
+        "--signature",
+        d / "sig.json",
+        "--attack",
+        "prune",
+        "--strength",
+        "0,0.5,0.99",
+        "--out",
+        out,
+        "--json",
+        *TINY,
+    )
     assert r.exit_code == 0, r.stderr
     res = json.loads(r.stdout)
     assert [p["strength"] for p in res["points"]] == [0.0, 0.5, 0.99]
     assert res["points"][0]["qr_decodable"] is True and res["points"][-1]["qr_decodable"] is False
     assert (out / "curves.json").is_file() and (out / "curves.png").is_file()
-    r = run("attack-ticket", d / "signed.safetensors", "--attack", "paths", "--strength", "0,5", "--out",
-            d / "paths", "--json", *TINY, "train.max_steps_per_epoch=2")
+    r = run(
+        "attack-ticket",
+        d / "signed.safetensors",
+        "--attack",
+        "paths",
+        "--strength",
+        "0,5",
+        "--out",
+        d / "paths",
+        "--json",
+        *TINY,
+        "train.max_steps_per_epoch=2",
+    )
     assert r.exit_code == 0, r.stderr
     pts = json.loads(r.stdout)["points"]
     assert pts[1]["kernels_removed"] > 0 and "test_acc_random" in pts[1]

@@ -81,7 +81,9 @@ def register(app):
             str | None, typer.Option("--strength", help="Comma-separated strengths (default: the recipe's).")
         ] = None,
         rewind: Annotated[Path | None, typer.Option("--rewind", help="Rewind-point weights (paths).")] = None,
-        arch: Annotated[str | None, typer.Option("--arch", help="Architecture of a plain state dict.")] = None,
+        arch: Annotated[
+            str | None, typer.Option("--arch", help="Architecture of a plain state dict.")
+        ] = None,
         recipe: Annotated[str, recipe_option()] = "ticket/default",
         overrides: Overrides = None,
         session: Session = None,
@@ -112,8 +114,17 @@ def register(app):
 
                 cfg.train = replace(cfg.train, epochs=cfg.attack.retrain_epochs)
             session.log(f"rewind point: {t.rewind_source}")
-            result = run_fragility(t.model, t.masks, t.rewind_state, strengths, loaders, cfg.train, session.device,
-                                   session.reporter, seed=session.seed)
+            result = run_fragility(
+                t.model,
+                t.masks,
+                t.rewind_state,
+                strengths,
+                loaders,
+                cfg.train,
+                session.device,
+                session.reporter,
+                seed=session.seed,
+            )
         else:
             if name == "forge" and sig is None:
                 session.log("no --signature: the owner's block is unknown, the forger may overwrite it")
@@ -125,10 +136,23 @@ def register(app):
                 normalizer(sig.black_box) if triggers is not None else None,
                 loaders,
                 session.device,
-                kernel_floor=float((sig.data.get("thresholds") or {}).get("kernel_floor", 0.0)) if sig else 0.0,
+                kernel_floor=float((sig.data.get("thresholds") or {}).get("kernel_floor", 0.0))
+                if sig
+                else 0.0,
             )
-            result = run_attack(name, strengths, t.model, t.masks, evaluate_point, cfg, loaders, session.device,
-                                white_box=sig.white_box if sig else None, reporter=session.reporter, seed=session.seed)
+            result = run_attack(
+                name,
+                strengths,
+                t.model,
+                t.masks,
+                evaluate_point,
+                cfg,
+                loaders,
+                session.device,
+                white_box=sig.white_box if sig else None,
+                reporter=session.reporter,
+                seed=session.seed,
+            )
         result["model"] = str(model_path)
         run = session.run_dir
         run.write_json("curves.json", result)

@@ -1,6 +1,6 @@
 """``vita sign-ticket``: write an ownership signature into a lottery ticket (QR in the mask + trigger set).
 
-    vita sign-ticket ticket.safetensors --payload acme-2026 --signature sig.json --signed signed.safetensors
+vita sign-ticket ticket.safetensors --payload acme-2026 --signature sig.json --signed signed.safetensors
 """
 
 from pathlib import Path
@@ -19,8 +19,12 @@ def register(app):
     )
     @verb_command("sign-ticket")
     def sign_ticket(
-        ticket: Annotated[Path, typer.Argument(help="Ticket: vita checkpoint with masks, or torch prune layout (.pt).")],
-        payload: Annotated[str, typer.Option("--payload", help="Text the QR code carries (≤ 24 bytes at v3-H).")],
+        ticket: Annotated[
+            Path, typer.Argument(help="Ticket: vita checkpoint with masks, or torch prune layout (.pt).")
+        ],
+        payload: Annotated[
+            str, typer.Option("--payload", help="Text the QR code carries (≤ 24 bytes at v3-H).")
+        ],
         signature: Annotated[
             Path | None, typer.Option("--signature", help="Where to write sig.json (default: run dir).")
         ] = None,
@@ -28,15 +32,25 @@ def register(app):
             Path | None, typer.Option("--signed", help="Where to write the signed ticket (default: run dir).")
         ] = None,
         rewind: Annotated[
-            Path | None, typer.Option("--rewind", help="Model file with the rewind-point weights to retrain from.")
+            Path | None,
+            typer.Option("--rewind", help="Model file with the rewind-point weights to retrain from."),
         ] = None,
-        arch: Annotated[str | None, typer.Option("--arch", help="Architecture name for plain state dicts.")] = None,
+        arch: Annotated[
+            str | None, typer.Option("--arch", help="Architecture name for plain state dicts.")
+        ] = None,
         trigger_set: Annotated[
-            bool | None, typer.Option("--trigger-set/--no-trigger-set", help="Also train the black-box trigger set.")
+            bool | None,
+            typer.Option("--trigger-set/--no-trigger-set", help="Also train the black-box trigger set."),
         ] = None,
-        layer: Annotated[str | None, typer.Option("--layer", help="Host layer (parameter name); default: best.")] = None,
-        offset: Annotated[str | None, typer.Option("--offset", help="ROW,COL in the channel map; default: best.")] = None,
-        trust_pickle: Annotated[bool, typer.Option("--trust-pickle", help="Allow pickled model files.")] = False,
+        layer: Annotated[
+            str | None, typer.Option("--layer", help="Host layer (parameter name); default: best.")
+        ] = None,
+        offset: Annotated[
+            str | None, typer.Option("--offset", help="ROW,COL in the channel map; default: best.")
+        ] = None,
+        trust_pickle: Annotated[
+            bool, typer.Option("--trust-pickle", help="Allow pickled model files.")
+        ] = False,
         recipe: Annotated[str, recipe_option()] = "ticket/default",
         overrides: Overrides = None,
         session: Session = None,
@@ -64,20 +78,43 @@ def register(app):
         cfg = session.recipe(recipe, extra)
         t = load_ticket(ticket, arch, rewind, trust_pickle)
         if not t.masks:
-            raise UserError(f"{ticket} has no masks: it is not a ticket", "prune it first (vita prune --method imp)")
+            raise UserError(
+                f"{ticket} has no masks: it is not a ticket", "prune it first (vita prune --method imp)"
+            )
         session.log(f"ticket {ticket} ({t.source_format}), rewind point: {t.rewind_source}")
         bundle = load_data(data_config(cfg.data, t.arch), seed=session.seed)
         loaders = make_loaders(bundle, cfg.data.batch_size, seed=session.seed)
-        info = {"name": bundle.name, "in_channels": bundle.in_channels, "image_size": bundle.image_size,
-                "num_classes": bundle.num_classes, "mean": list(bundle.mean), "std": list(bundle.std)}
-        result = run_sign(t.model, t.arch, t.masks, t.rewind_state, loaders, info, cfg, payload, session.device,
-                          session.reporter)
+        info = {
+            "name": bundle.name,
+            "in_channels": bundle.in_channels,
+            "image_size": bundle.image_size,
+            "num_classes": bundle.num_classes,
+            "mean": list(bundle.mean),
+            "std": list(bundle.std),
+        }
+        result = run_sign(
+            t.model,
+            t.arch,
+            t.masks,
+            t.rewind_state,
+            loaders,
+            info,
+            cfg,
+            payload,
+            session.device,
+            session.reporter,
+        )
 
         run = session.run_dir
         sig_path = signature or run / "sig.json"
         model_path = signed or run / "signed.safetensors"
-        save_model(model_path, result.model, t.arch, result.masks,
-                   meta={"verb": "sign-ticket", "signature": Path(sig_path).name})
+        save_model(
+            model_path,
+            result.model,
+            t.arch,
+            result.masks,
+            meta={"verb": "sign-ticket", "signature": Path(sig_path).name},
+        )
         write_signature(sig_path, result.body, result.masks, result.triggers)
         from PIL import Image
 
@@ -119,7 +156,7 @@ def _demo(session: Session, folder: Path) -> str:
     from vita_cli.methods.ticket.io import data_config
     from vita_cli.methods.ticket.sign import sign_ticket as run_sign
     from vita_cli.methods.ticket.signature import read_signature, write_signature
-    from vita_cli.methods.ticket.verify import normalizer, verify
+    from vita_cli.methods.ticket.verify import verify
     from vita_cli.models import build_model
     from vita_cli.sparsity import magnitude_prune
 
@@ -131,8 +168,14 @@ def _demo(session: Session, folder: Path) -> str:
     masks = magnitude_prune(model, 0.8)
     bundle = load_data(data_config(cfg.data, arch), seed=session.seed)
     loaders = make_loaders(bundle, cfg.data.batch_size, seed=session.seed)
-    info = {"name": bundle.name, "in_channels": 1, "image_size": bundle.image_size, "num_classes": 10,
-            "mean": list(bundle.mean), "std": list(bundle.std)}
+    info = {
+        "name": bundle.name,
+        "in_channels": 1,
+        "image_size": bundle.image_size,
+        "num_classes": 10,
+        "mean": list(bundle.mean),
+        "std": list(bundle.std),
+    }
     res = run_sign(model, arch, masks, None, loaders, info, cfg, "vita-demo", session.device)
     write_signature(folder / "sig.json", res.body, res.masks, res.triggers)
     sig = read_signature(folder / "sig.json")

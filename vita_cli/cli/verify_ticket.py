@@ -22,18 +22,27 @@ def register(app):
     )
     @verb_command("verify-ticket")
     def verify_ticket(
-        suspect: Annotated[Path, typer.Argument(help="Suspect model: vita checkpoint, state dict, or prune layout.")],
+        suspect: Annotated[
+            Path, typer.Argument(help="Suspect model: vita checkpoint, state dict, or prune layout.")
+        ],
         signature: Annotated[Path, typer.Option("--signature", help="sig.json written by sign-ticket.")],
-        arch: Annotated[str | None, typer.Option("--arch", help="Architecture of a plain state dict.")] = None,
+        arch: Annotated[
+            str | None, typer.Option("--arch", help="Architecture of a plain state dict.")
+        ] = None,
         black_box: Annotated[
             bool, typer.Option("--black-box", help="Use only the model's predictions on the trigger set.")
         ] = False,
         kernel_floor: Annotated[
             float | None,
-            typer.Option("--kernel-floor", help="Ignore kernels with L1 below this fraction of the host layer's "
-                         "median live kernel (defeats near-zero added connections); default: the signature's."),
+            typer.Option(
+                "--kernel-floor",
+                help="Ignore kernels with L1 below this fraction of the host layer's "
+                "median live kernel (defeats near-zero added connections); default: the signature's.",
+            ),
         ] = None,
-        trust_pickle: Annotated[bool, typer.Option("--trust-pickle", help="Allow pickled model files.")] = False,
+        trust_pickle: Annotated[
+            bool, typer.Option("--trust-pickle", help="Allow pickled model files.")
+        ] = False,
         session: Session = None,
     ):
         from vita_cli.methods.ticket.io import load_suspect
@@ -44,8 +53,16 @@ def register(app):
         s = load_suspect(suspect, arch, sig.data.get("arch"), trust_pickle)
         if kernel_floor is not None:
             check_range("--kernel-floor", kernel_floor, 0.0, 1.0, inclusive=True)
-        result = verify(sig, s.state, s.masks, s.model, s.model_error, session.device, black_box_only=black_box,
-                        kernel_floor=kernel_floor)
+        result = verify(
+            sig,
+            s.state,
+            s.masks,
+            s.model,
+            s.model_error,
+            session.device,
+            black_box_only=black_box,
+            kernel_floor=kernel_floor,
+        )
         result = {"suspect": str(suspect), "signature": str(signature), "format": s.source_format, **result}
         if not result["verified"]:
             session.exit_code = 1
@@ -54,8 +71,13 @@ def register(app):
             table = Table("check", "value", "threshold", "passed", "role", title=f"ownership of {suspect}")
             for e in result["evidence"]:
                 extra = f" (BER {e['bit_error_rate']:.3f})" if "bit_error_rate" in e else ""
-                table.add_row(e["check"], e["value"] + extra, e["threshold"], "yes" if e["passed"] else "no",
-                              "decides" if e["decisive"] else "supports")
+                table.add_row(
+                    e["check"],
+                    e["value"] + extra,
+                    e["threshold"],
+                    "yes" if e["passed"] else "no",
+                    "decides" if e["decisive"] else "supports",
+                )
             console.print(table)
             for note in result["notes"]:
                 console.print(f"note: {note}")

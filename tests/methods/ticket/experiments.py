@@ -19,7 +19,7 @@ import torch
 from vita_cli.core.recipe import load_recipe
 from vita_cli.data import DataConfig, load_data
 from vita_cli.methods.ticket.attacks import Evaluator, run_attack
-from vita_cli.methods.ticket.engine import make_loaders, retrain, test_accuracy
+from vita_cli.methods.ticket.engine import make_loaders, test_accuracy
 from vita_cli.methods.ticket.fragility import run_fragility
 from vita_cli.methods.ticket.sign import sign_ticket
 from vita_cli.methods.ticket.signature import read_signature, write_signature
@@ -56,8 +56,11 @@ def main():
     ap.add_argument("--out", default="runs/ticket-exp")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--report", action="store_true", help="print Markdown tables of finished stages")
-    ap.add_argument("--extra", action="store_true",
-                    help="also: IMP to 1.56 %, sign that extreme ticket, min_weights_per_module 3, prune curves")
+    ap.add_argument(
+        "--extra",
+        action="store_true",
+        help="also: IMP to 1.56 %, sign that extreme ticket, min_weights_per_module 3, prune curves",
+    )
     args = ap.parse_args()
     if args.report:
         print(report(Path(args.out)))
@@ -67,17 +70,37 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     q = args.quick
 
-    data_cfg = DataConfig(name="fashion-mnist", channels=1, image_size=28, val_size=2000,
-                          train_subset=1024 if q else 12000, test_subset=512 if q else 5000,
-                          augment=False, batch_size=128)
+    data_cfg = DataConfig(
+        name="fashion-mnist",
+        channels=1,
+        image_size=28,
+        val_size=2000,
+        train_subset=1024 if q else 12000,
+        test_subset=512 if q else 5000,
+        augment=False,
+        batch_size=128,
+    )
     epochs = 1 if q else 4
-    train_cfg = TrainConfig(epochs=epochs, lr=0.05, schedule="cosine", weight_decay=5e-4, amp=False,
-                            max_steps_per_epoch=4 if q else None, log_every=1000)
+    train_cfg = TrainConfig(
+        epochs=epochs,
+        lr=0.05,
+        schedule="cosine",
+        weight_decay=5e-4,
+        amp=False,
+        max_steps_per_epoch=4 if q else None,
+        log_every=1000,
+    )
     arch = {"name": "small_cnn", "num_classes": 10, "in_channels": 1, "width": 16}
     bundle = load_data(data_cfg, seed=0)
     loaders = make_loaders(bundle, data_cfg.batch_size, seed=0)
-    info = {"name": bundle.name, "in_channels": 1, "image_size": 28, "num_classes": 10,
-            "mean": list(bundle.mean), "std": list(bundle.std)}
+    info = {
+        "name": bundle.name,
+        "in_channels": 1,
+        "image_size": 28,
+        "num_classes": 10,
+        "mean": list(bundle.mean),
+        "std": list(bundle.std),
+    }
     recipe, _ = load_recipe("ticket/default")
     recipe.data = data_cfg
     recipe.train = train_cfg
@@ -90,8 +113,15 @@ def main():
         model = build_model(arch)
         store = FileImpStore(out / "imp", arch, {"data": "fashion-mnist"})
         cfg = ImpConfig(rounds=imp_rounds, rate=0.5, rewind_epoch=1)
-        res = run_imp(model, (loaders.train, loaders.val, loaders.test), cfg, "cpu", train_cfg=train_cfg,
-                      store=store, seed=0)
+        res = run_imp(
+            model,
+            (loaders.train, loaders.val, loaders.test),
+            cfg,
+            "cpu",
+            train_cfg=train_cfg,
+            store=store,
+            seed=0,
+        )
         return {"rounds": res.table(), "dense_acc": res.dense_acc}
 
     imp = stage(out, "imp", imp_stage)
@@ -110,14 +140,25 @@ def main():
         save_model(out / "signed.safetensors", res.model, arch, res.masks, meta={"signature": "sig.json"})
         write_signature(out / "sig.json", res.body, res.masks, res.triggers)
         e = res.embed
-        return {"ticket_round": signed_round, "remaining": imp["rounds"][signed_round]["remaining"],
-                "placement": [e.placement.layer, e.placement.row, e.placement.col, e.placement.polarity,
-                              e.placement.agreement],
-                "live_before": e.live_before, "live_after": e.live_after,
-                "switched_on": e.modules_switched_on, "switched_off": e.modules_switched_off,
-                "changed_outside_block": e.removed_outside_block, **res.metrics}
+        return {
+            "ticket_round": signed_round,
+            "remaining": imp["rounds"][signed_round]["remaining"],
+            "placement": [
+                e.placement.layer,
+                e.placement.row,
+                e.placement.col,
+                e.placement.polarity,
+                e.placement.agreement,
+            ],
+            "live_before": e.live_before,
+            "live_after": e.live_after,
+            "switched_on": e.modules_switched_on,
+            "switched_off": e.modules_switched_off,
+            "changed_outside_block": e.removed_outside_block,
+            **res.metrics,
+        }
 
-    signed = stage(out, "sign", sign_stage)
+    stage(out, "sign", sign_stage)
     sig = read_signature(out / "sig.json")
     triggers = sig.triggers()
     norm = normalizer(sig.black_box)
@@ -133,8 +174,10 @@ def main():
         model, masks = ticket_of(signed_round)
         unsigned = verify(sig, model.state_dict(), masks, model, None, "cpu")
         strip = lambda v: [{k: e[k] for k in e if k != "modules"} for e in v["evidence"]]  # noqa: E731
-        return {"owner": {"verified": owner["verified"], "evidence": strip(owner)},
-                "unsigned_ticket": {"verified": unsigned["verified"], "evidence": strip(unsigned)}}
+        return {
+            "owner": {"verified": owner["verified"], "evidence": strip(owner)},
+            "unsigned_ticket": {"verified": unsigned["verified"], "evidence": strip(unsigned)},
+        }
 
     stage(out, "verify", verify_stage)
 
@@ -147,15 +190,30 @@ def main():
             torch.manual_seed(1000 + seed)
             model = build_model(arch)
             own = make_loaders(bundle, data_cfg.batch_size, seed=seed)
-            fit(model, own.train, None, replace(train_cfg, epochs=1, max_steps_per_epoch=4 if q else 40), "cpu")
+            fit(
+                model,
+                own.train,
+                None,
+                replace(train_cfg, epochs=1, max_steps_per_epoch=4 if q else 40),
+                "cpu",
+            )
             masks = magnitude_prune(model, sparsity)
             ev = qr_evidence(masks, sig.white_box)
             v = verify(sig, model.state_dict(), masks, model, None, "cpu")
-            rows.append({"seed": seed, "verified": v["verified"], "qr_decoded": ev.details["decoded"],
-                         "bit_error_rate": ev.details["bit_error_rate"], "test_acc": test_accuracy(model, loaders, "cpu"),
-                         **trig(model),
-                         "jaccard": next(e["jaccard"] for e in v["evidence"] if e["check"].startswith("mask"))})
-            log(f"independent seed {seed}: BER {rows[-1]['bit_error_rate']:.3f} trig {rows[-1]['trigger_acc']:.0f}%")
+            rows.append(
+                {
+                    "seed": seed,
+                    "verified": v["verified"],
+                    "qr_decoded": ev.details["decoded"],
+                    "bit_error_rate": ev.details["bit_error_rate"],
+                    "test_acc": test_accuracy(model, loaders, "cpu"),
+                    **trig(model),
+                    "jaccard": next(e["jaccard"] for e in v["evidence"] if e["check"].startswith("mask")),
+                }
+            )
+            log(
+                f"independent seed {seed}: BER {rows[-1]['bit_error_rate']:.3f} trig {rows[-1]['trigger_acc']:.0f}%"
+            )
         return {"tickets": rows, "false_positives": sum(r["verified"] for r in rows)}
 
     stage(out, "independent", independent_stage)
@@ -171,19 +229,33 @@ def main():
         "forge": [0, 1],
     }
     for name, values in strengths.items():
-        stage(out, f"attack-{name}", lambda name=name, values=values: run_attack(
-            name, values[:3] if q else values, lm.model, lm.masks, evaluator, recipe, loaders, "cpu",
-            white_box=sig.white_box))
+        stage(
+            out,
+            f"attack-{name}",
+            lambda name=name, values=values: run_attack(
+                name,
+                values[:3] if q else values,
+                lm.model,
+                lm.masks,
+                evaluator,
+                recipe,
+                loaders,
+                "cpu",
+                white_box=sig.white_box,
+            ),
+        )
 
     # ---- 6. Scheme 1: path removal at moderate vs extreme sparsity
     frag_cfg = replace(train_cfg, epochs=1 if q else 3)
     paths = [0, 10] if q else [0, 150]
     for label, rnd in (("moderate", 1), ("extreme", imp_rounds)):
+
         def frag(rnd=rnd):
             model, masks = ticket_of(rnd)
             res = run_fragility(model, masks, rewind, paths, loaders, frag_cfg, "cpu")
             res["round"] = rnd
             return res
+
         stage(out, f"fragility-{label}", frag)
     if args.extra:
         extra_stages(out, q, arch, loaders, info, recipe, train_cfg, frag_cfg, paths, imp_rounds + 2)
@@ -192,20 +264,40 @@ def main():
 
 def extra_stages(out, q, arch, loaders, info, recipe, train_cfg, frag_cfg, paths, rounds):
     """Sparser tickets and fuller "on" modules: how long does the QR survive magnitude pruning?"""
+
     def imp_more():
         lm = load_model(out / "imp" / "round_00" / "trained.safetensors")
         store = FileImpStore(out / "imp", arch, {"data": "fashion-mnist"})
-        res = run_imp(lm.model, (loaders.train, loaders.val, loaders.test), ImpConfig(rounds=rounds, rate=0.5,
-                      rewind_epoch=1), "cpu", train_cfg=train_cfg, store=store, resume=True, seed=0)
+        res = run_imp(
+            lm.model,
+            (loaders.train, loaders.val, loaders.test),
+            ImpConfig(rounds=rounds, rate=0.5, rewind_epoch=1),
+            "cpu",
+            train_cfg=train_cfg,
+            store=store,
+            resume=True,
+            seed=0,
+        )
         return {"rounds": res.table(), "dense_acc": res.dense_acc}
 
     def add_paper_std():
         sig = read_signature(out / "sig.json")
         lm = load_model(out / "signed.safetensors")
-        ev = Evaluator(sig.white_box, sig.owner_masks(), sig.triggers(), normalizer(sig.black_box), loaders, "cpu")
+        ev = Evaluator(
+            sig.white_box, sig.owner_masks(), sig.triggers(), normalizer(sig.black_box), loaders, "cpu"
+        )
         rec = replace(recipe, attack=replace(recipe.attack, add_std=0.1))  # the paper's N(0, 0.1²)
-        return run_attack("add-connections", [0.0, 0.001, 0.005, 0.01, 0.05], lm.model, lm.masks, ev, rec, loaders,
-                          "cpu", white_box=sig.white_box)
+        return run_attack(
+            "add-connections",
+            [0.0, 0.001, 0.005, 0.01, 0.05],
+            lm.model,
+            lm.masks,
+            ev,
+            rec,
+            loaders,
+            "cpu",
+            white_box=sig.white_box,
+        )
 
     stage(out, "attack-add-connections-std0.1", add_paper_std)
     stage(out, "imp-extended", imp_more)
@@ -216,23 +308,42 @@ def extra_stages(out, q, arch, loaders, info, recipe, train_cfg, frag_cfg, paths
 
         def sign_variant(rnd=rnd, m=m, tag=tag):
             lm = load_model(out / "imp" / f"round_{rnd:02d}" / "trained.safetensors")
-            rec = replace(recipe, sign=replace(recipe.sign, min_weights_per_module=m, compare_unsigned=m == 1))
+            rec = replace(
+                recipe, sign=replace(recipe.sign, min_weights_per_module=m, compare_unsigned=m == 1)
+            )
             res = sign_ticket(lm.model, arch, lm.masks, rewind, loaders, info, rec, "acme-2026", "cpu")
             save_model(out / f"signed-{tag}.safetensors", res.model, arch, res.masks)
             write_signature(out / f"sig-{tag}.json", res.body, res.masks, res.triggers)
             e = res.embed
-            return {"round": rnd, "min_weights": m, "placement": [e.placement.layer, e.placement.row, e.placement.col],
-                    "live_before": e.live_before, "live_after": e.live_after,
-                    "changed_outside_block": e.removed_outside_block, **res.metrics}
+            return {
+                "round": rnd,
+                "min_weights": m,
+                "placement": [e.placement.layer, e.placement.row, e.placement.col],
+                "live_before": e.live_before,
+                "live_after": e.live_after,
+                "changed_outside_block": e.removed_outside_block,
+                **res.metrics,
+            }
 
         stage(out, f"sign-{tag}", sign_variant)
 
         def attack_variant(tag=tag):
             sig = read_signature(out / f"sig-{tag}.json")
             lm = load_model(out / f"signed-{tag}.safetensors")
-            ev = Evaluator(sig.white_box, sig.owner_masks(), sig.triggers(), normalizer(sig.black_box), loaders, "cpu")
-            return run_attack("prune", prune_strengths, lm.model, lm.masks, ev, recipe, loaders, "cpu",
-                              white_box=sig.white_box)
+            ev = Evaluator(
+                sig.white_box, sig.owner_masks(), sig.triggers(), normalizer(sig.black_box), loaders, "cpu"
+            )
+            return run_attack(
+                "prune",
+                prune_strengths,
+                lm.model,
+                lm.masks,
+                ev,
+                recipe,
+                loaders,
+                "cpu",
+                white_box=sig.white_box,
+            )
 
         stage(out, f"attack-prune-{tag}", attack_variant)
 
@@ -247,16 +358,33 @@ def extra_stages(out, q, arch, loaders, info, recipe, train_cfg, frag_cfg, paths
     def add_with_floor():
         sig = read_signature(out / "sig.json")
         lm = load_model(out / "signed.safetensors")
-        ev = Evaluator(sig.white_box, sig.owner_masks(), sig.triggers(), normalizer(sig.black_box), loaders, "cpu",
-                       kernel_floor=0.05)
-        return run_attack("add-connections", [0.0, 0.001, 0.005, 0.01, 0.05, 0.1], lm.model, lm.masks, ev, recipe,
-                          loaders, "cpu", white_box=sig.white_box)
+        ev = Evaluator(
+            sig.white_box,
+            sig.owner_masks(),
+            sig.triggers(),
+            normalizer(sig.black_box),
+            loaders,
+            "cpu",
+            kernel_floor=0.05,
+        )
+        return run_attack(
+            "add-connections",
+            [0.0, 0.001, 0.005, 0.01, 0.05, 0.1],
+            lm.model,
+            lm.masks,
+            ev,
+            recipe,
+            loaders,
+            "cpu",
+            white_box=sig.white_box,
+        )
 
     stage(out, "attack-add-connections-floor0.05", add_with_floor)
 
 
 def report(out: Path) -> str:
     """Markdown tables of the finished stages."""
+
     def load(name):
         p = out / f"{name}.json"
         return json.loads(p.read_text()) if p.is_file() else None
@@ -265,7 +393,9 @@ def report(out: Path) -> str:
     imp = load("imp-extended") or load("imp")
     if imp:
         lines += ["| IMP round | weights left | test acc % |", "|---|---|---|"]
-        lines += [f"| {r['round']} | {100 * r['remaining']:.2f}% | {r['test_acc']:.2f} |" for r in imp["rounds"]]
+        lines += [
+            f"| {r['round']} | {100 * r['remaining']:.2f}% | {r['test_acc']:.2f} |" for r in imp["rounds"]
+        ]
         lines.append("")
     sign = load("sign")
     if sign:
@@ -280,39 +410,69 @@ def report(out: Path) -> str:
                 continue
             for e in v["evidence"]:
                 ber = f" (BER {e['bit_error_rate']:.3f})" if "bit_error_rate" in e else ""
-                lines.append(f"| {who} | {e['check']} | {e['value']}{ber} | {e['passed']} | {e['decisive']} |")
+                lines.append(
+                    f"| {who} | {e['check']} | {e['value']}{ber} | {e['passed']} | {e['decisive']} |"
+                )
             lines.append(f"| {who} | **verdict** | {'verified' if v['verified'] else 'not verified'} | | |")
         lines.append("")
     ind = load("independent")
     if ind:
-        lines += ["| seed | test acc % | QR decoded | data BER | Jaccard | trigger acc % | p-value | verified |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "| seed | test acc % | QR decoded | data BER | Jaccard | trigger acc % | p-value | verified |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for r in ind["tickets"]:
-            lines.append(f"| {r['seed']} | {r['test_acc']:.1f} | {r['qr_decoded']} | {r['bit_error_rate']:.3f} | "
-                         f"{r['jaccard']:.3f} | {r['trigger_acc']:.0f} | {r['p_value']:.2g} | {r['verified']} |")
+            lines.append(
+                f"| {r['seed']} | {r['test_acc']:.1f} | {r['qr_decoded']} | {r['bit_error_rate']:.3f} | "
+                f"{r['jaccard']:.3f} | {r['trigger_acc']:.0f} | {r['p_value']:.2g} | {r['verified']} |"
+            )
         bers = [r["bit_error_rate"] for r in ind["tickets"]]
-        lines.append(f"\nfalse positives: {ind['false_positives']}/{len(bers)}; data BER min {min(bers):.3f}, "
-                     f"mean {sum(bers) / len(bers):.3f}, max {max(bers):.3f}\n")
+        lines.append(
+            f"\nfalse positives: {ind['false_positives']}/{len(bers)}; data BER min {min(bers):.3f}, "
+            f"mean {sum(bers) / len(bers):.3f}, max {max(bers):.3f}\n"
+        )
     for f in sorted(out.glob("sign-r*.json")):
         v = json.loads(f.read_text())
-        keys = ["round", "min_weights", "placement", "live_before", "live_after", "changed_outside_block",
-                "unsigned_test_acc", "signed_test_acc", "signed_trigger_acc", "qr_decoded"]
+        keys = [
+            "round",
+            "min_weights",
+            "placement",
+            "live_before",
+            "live_after",
+            "changed_outside_block",
+            "unsigned_test_acc",
+            "signed_test_acc",
+            "signed_trigger_acc",
+            "qr_decoded",
+        ]
         lines += [f"**{f.stem}**: " + ", ".join(f"{k} = {v[k]}" for k in keys if k in v), ""]
-    order = ["prune", "random-prune", "add-connections", "add-connections-std0.1", "add-connections-floor0.05",
-             "finetune", "forge"]
-    order += sorted(f.stem[len("attack-"):] for f in out.glob("attack-prune-r*.json"))
+    order = [
+        "prune",
+        "random-prune",
+        "add-connections",
+        "add-connections-std0.1",
+        "add-connections-floor0.05",
+        "finetune",
+        "forge",
+    ]
+    order += sorted(f.stem[len("attack-") :] for f in out.glob("attack-prune-r*.json"))
     for full in order:
         a = load(f"attack-{full}")
         if not a:
             continue
         name = a["attack"]
-        lines += [f"**{full}** (breaks at: {a['summary']})", "",
-                  "| strength | test acc % | live weights | QR decodes | data BER | Jaccard | trigger acc % |"
-                  + (" forged QR decodes | accuracy cost |" if name == "forge" else ""),
-                  "|---|---|---|---|---|---|---|" + ("---|---|" if name == "forge" else "")]
+        lines += [
+            f"**{full}** (breaks at: {a['summary']})",
+            "",
+            "| strength | test acc % | live weights | QR decodes | data BER | Jaccard | trigger acc % |"
+            + (" forged QR decodes | accuracy cost |" if name == "forge" else ""),
+            "|---|---|---|---|---|---|---|" + ("---|---|" if name == "forge" else ""),
+        ]
         for p in a["points"]:
-            row = (f"| {p['strength']:g} | {p['test_acc']:.2f} | {p['live_weights']} | {p['qr_decodable']} | "
-                   f"{p['bit_error_rate']:.3f} | {p['jaccard']:.3f} | {p['trigger_acc']:.0f} |")
+            row = (
+                f"| {p['strength']:g} | {p['test_acc']:.2f} | {p['live_weights']} | {p['qr_decodable']} | "
+                f"{p['bit_error_rate']:.3f} | {p['jaccard']:.3f} | {p['trigger_acc']:.0f} |"
+            )
             if name == "forge":
                 row += f" {p['forged_decodes']} | {p['accuracy_cost']:.2f} |"
             lines.append(row)
@@ -321,13 +481,18 @@ def report(out: Path) -> str:
         f = load(f"fragility-{label}")
         if not f:
             continue
-        lines += [f"**{label}** ticket (IMP round {f['round']}, {100 * f['remaining']:.2f}% weights, "
-                  f"{f['live_kernels']} live kernels)", "",
-                  "| paths | kernels removed | acc after paths % | acc after random kernels % | drop paths | drop random |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            f"**{label}** ticket (IMP round {f['round']}, {100 * f['remaining']:.2f}% weights, "
+            f"{f['live_kernels']} live kernels)",
+            "",
+            "| paths | kernels removed | acc after paths % | acc after random kernels % | drop paths | drop random |",
+            "|---|---|---|---|---|---|",
+        ]
         for p in f["points"]:
-            lines.append(f"| {p['strength']} | {p['kernels_removed']} | {p['test_acc_paths']:.2f} | "
-                         f"{p['test_acc_random']:.2f} | {p.get('drop_paths', 0):.2f} | {p.get('drop_random', 0):.2f} |")
+            lines.append(
+                f"| {p['strength']} | {p['kernels_removed']} | {p['test_acc_paths']:.2f} | "
+                f"{p['test_acc_random']:.2f} | {p.get('drop_paths', 0):.2f} | {p.get('drop_random', 0):.2f} |"
+            )
         lines.append("")
     return "\n".join(lines)
 

@@ -61,7 +61,9 @@ def test_embedding_keeps_live_weights_exactly_and_round_trips(density):
     ex = extract_and_decode(signed["host.weight"], placement.row, placement.col, placement.polarity, qr, 3)
     assert ex.decoded == PAYLOAD and ex.bit_error_rate == 0.0
     # on modules keep >= 1 weight, off modules are empty
-    block = channel_map(signed["host.weight"])[placement.row : placement.row + 29, placement.col : placement.col + 29]
+    block = channel_map(signed["host.weight"])[
+        placement.row : placement.row + 29, placement.col : placement.col + 29
+    ]
     want = qr if placement.polarity == "dark-connected" else ~qr
     data = data_module_mask()
     assert np.array_equal(block.numpy()[data], want[data])

@@ -29,8 +29,12 @@ def _signed(tmp_path, triggers=True):
     signed, _ = embed_signature(masks, qr, p, 3)
     body = {
         "white_box": {
-            "layer": p.layer, "layer_shape": list(masks[p.layer].shape), "row": p.row, "col": p.col,
-            "payload": "owner", "qr": {"version": 3, "ecc": "H", "mask_pattern": mask_pattern, "polarity": p.polarity},
+            "layer": p.layer,
+            "layer_shape": list(masks[p.layer].shape),
+            "row": p.row,
+            "col": p.col,
+            "payload": "owner",
+            "qr": {"version": 3, "ecc": "H", "mask_pattern": mask_pattern, "polarity": p.polarity},
         },
         "thresholds": DEFAULT_THRESHOLDS,
     }

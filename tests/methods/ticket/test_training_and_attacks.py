@@ -28,8 +28,13 @@ def synthetic_loaders(seed=0, n=256):
         r, q = divmod(c, 2)
         images[labels == c, 0, r * 4 : r * 4 + 4, q * 4 : q * 4 + 4] += 1.5
     ds = TensorDataset(images, labels)
-    return Loaders(DataLoader(ds, batch_size=32, shuffle=True, generator=g), None, DataLoader(ds, batch_size=256),
-                   lambda x: x, 4)
+    return Loaders(
+        DataLoader(ds, batch_size=32, shuffle=True, generator=g),
+        None,
+        DataLoader(ds, batch_size=256),
+        lambda x: x,
+        4,
+    )
 
 
 def ticket(seed, sparsity=0.8, train_steps=0):
@@ -38,8 +43,13 @@ def ticket(seed, sparsity=0.8, train_steps=0):
     if train_steps:
         from vita_cli.training import fit
 
-        fit(model, synthetic_loaders(seed).train, None, TrainConfig(epochs=1, lr=0.05, amp=False,
-                                                                     max_steps_per_epoch=train_steps), "cpu")
+        fit(
+            model,
+            synthetic_loaders(seed).train,
+            None,
+            TrainConfig(epochs=1, lr=0.05, amp=False, max_steps_per_epoch=train_steps),
+            "cpu",
+        )
     return model, magnitude_prune(model, sparsity)
 
 
@@ -48,16 +58,27 @@ def signed_ticket(seed=0):
     qr, mp = make_qr(PAYLOAD)
     placement = choose_placement(masks, qr, 3)
     signed, _ = embed_signature(masks, qr, placement, 3)
-    wb = {"layer": placement.layer, "layer_shape": list(signed[placement.layer].shape), "row": placement.row,
-          "col": placement.col, "payload": PAYLOAD,
-          "qr": {"version": 3, "ecc": "H", "mask_pattern": mp, "polarity": placement.polarity}}
+    wb = {
+        "layer": placement.layer,
+        "layer_shape": list(signed[placement.layer].shape),
+        "row": placement.row,
+        "col": placement.col,
+        "payload": PAYLOAD,
+        "qr": {"version": 3, "ecc": "H", "mask_pattern": mp, "polarity": placement.polarity},
+    }
     return model, masks, signed, wb, qr
 
 
 def test_decoding_survives_training_with_mask_fixed():
     model, _, signed, wb, qr = signed_ticket()
-    trained = retrain(model, None, signed, synthetic_loaders(), TrainConfig(epochs=1, lr=0.05, amp=False,
-                                                                                      max_steps_per_epoch=4), "cpu")
+    trained = retrain(
+        model,
+        None,
+        signed,
+        synthetic_loaders(),
+        TrainConfig(epochs=1, lr=0.05, amp=False, max_steps_per_epoch=4),
+        "cpu",
+    )
     # read the mask back from the trained weights' zero pattern (what a stolen dense export shows)
     state = trained.state_dict()
     recovered = masks_from_zeros(state, list(signed))
@@ -115,7 +136,9 @@ def test_path_removal_and_random_control():
     removed_kernels = sum(int((masks[n].flatten(2).any(2) & ~new[n].flatten(2).any(2)).sum()) for n in masks)
     assert removed_kernels == kernels
     control = remove_random_kernels(masks, kernels, g)
-    assert sum(int((masks[n].flatten(2).any(2) & ~control[n].flatten(2).any(2)).sum()) for n in masks) == kernels
+    assert (
+        sum(int((masks[n].flatten(2).any(2) & ~control[n].flatten(2).any(2)).sum()) for n in masks) == kernels
+    )
 
 
 def _independent_bers(n_seeds, train_steps):
@@ -155,7 +178,8 @@ def test_kernel_floor_ignores_near_zero_added_connections():
     net, added = add_connections(model, signed, 0.2, 1e-4, torch.Generator().manual_seed(0))
     host = dict(net.named_parameters())[wb["layer"]]
     plain = extract_and_decode(added[wb["layer"]], wb["row"], wb["col"], wb["qr"]["polarity"], qr, 3)
-    floored = extract_and_decode(added[wb["layer"]], wb["row"], wb["col"], wb["qr"]["polarity"], qr, 3,
-                                 host, kernel_floor=0.05)
+    floored = extract_and_decode(
+        added[wb["layer"]], wb["row"], wb["col"], wb["qr"]["polarity"], qr, 3, host, kernel_floor=0.05
+    )
     assert plain.decoded != PAYLOAD and plain.bit_error_rate > 0.1
     assert floored.decoded == PAYLOAD and floored.bit_error_rate == 0.0

@@ -35,8 +35,16 @@ ATTACKS = ("finetune", "prune", "random-prune", "add-connections", "forge")
 class Evaluator:
     """Measures one attacked (model, masks) pair against the owner's signature."""
 
-    def __init__(self, white_box: dict | None, owner_masks: dict | None, triggers: TriggerSet | None,
-                 trigger_normalize, loaders: Loaders, device, kernel_floor: float = 0.0):
+    def __init__(
+        self,
+        white_box: dict | None,
+        owner_masks: dict | None,
+        triggers: TriggerSet | None,
+        trigger_normalize,
+        loaders: Loaders,
+        device,
+        kernel_floor: float = 0.0,
+    ):
         self.wb, self.owner, self.triggers = white_box, owner_masks, triggers
         self.kernel_floor = kernel_floor
         self.trigger_normalize = trigger_normalize
@@ -51,10 +59,21 @@ class Evaluator:
         if self.wb is not None:
             qr = self.wb["qr"]
             weights = dict(model.named_parameters())[self.wb["layer"]] if self.kernel_floor > 0 else None
-            ex = extract_and_decode(masks[self.wb["layer"]], int(self.wb["row"]), int(self.wb["col"]),
-                                    qr["polarity"], self.template, int(qr["version"]), weights, self.kernel_floor)
-            point.update(qr_decodable=ex.decoded == self.wb["payload"], decoded=ex.decoded,
-                         bit_error_rate=ex.bit_error_rate)
+            ex = extract_and_decode(
+                masks[self.wb["layer"]],
+                int(self.wb["row"]),
+                int(self.wb["col"]),
+                qr["polarity"],
+                self.template,
+                int(qr["version"]),
+                weights,
+                self.kernel_floor,
+            )
+            point.update(
+                qr_decodable=ex.decoded == self.wb["payload"],
+                decoded=ex.decoded,
+                bit_error_rate=ex.bit_error_rate,
+            )
         if self.owner is not None:
             point["jaccard"] = jaccard(masks, self.owner)[0]
         if self.triggers is not None:
@@ -121,7 +140,9 @@ def forge(model: nn.Module, masks, white_box: dict | None, payload: str, sign, s
     gen = torch.Generator().manual_seed(seed)
     n = qr.shape[0]
     block = p[placement.row : placement.row + n, placement.col : placement.col + n]
-    block.copy_((torch.randn(block.shape, generator=gen) * std).to(block))  # the paper re-randomises the block
+    block.copy_(
+        (torch.randn(block.shape, generator=gen) * std).to(block)
+    )  # the paper re-randomises the block
     apply_masks(net, new)
     return net, new, placement
 
@@ -155,13 +176,21 @@ def run_attack(
                 tcfg = replace(recipe.train, epochs=int(strength), lr=cfg.finetune_lr)
                 net, new = retrain(model, None, masks, loaders, tcfg, device), masks
             elif attack == "forge":
-                net, new, placement = forge(model, masks, white_box, cfg.forge_payload, recipe.sign, cfg.forge_std, seed)
+                net, new, placement = forge(
+                    model, masks, white_box, cfg.forge_payload, recipe.sign, cfg.forge_std, seed
+                )
                 if strength:
                     tcfg = replace(recipe.train, epochs=int(strength), lr=cfg.finetune_lr)
                     net = retrain(net, None, new, loaders, tcfg, device)
                 qr, _ = make_qr(cfg.forge_payload, recipe.sign.qr_version, recipe.sign.ecc)
-                thief = extract_and_decode(new[placement.layer], placement.row, placement.col, placement.polarity, qr,
-                                           recipe.sign.qr_version)
+                thief = extract_and_decode(
+                    new[placement.layer],
+                    placement.row,
+                    placement.col,
+                    placement.polarity,
+                    qr,
+                    recipe.sign.qr_version,
+                )
                 extra = {"forged_layer": placement.layer, "forged_offset": [placement.row, placement.col]}
             else:
                 raise ValueError(f"unknown attack {attack!r}")
@@ -171,13 +200,19 @@ def run_attack(
                 point["accuracy_cost"] = baseline["test_acc"] - point["test_acc"]
             points.append(point)
             task.advance(1, acc=f"{point['test_acc']:.1f}")
-    return {"attack": attack, "baseline": baseline, "points": points, "summary": summarize(attack, baseline, points),
-            **extra}
+    return {
+        "attack": attack,
+        "baseline": baseline,
+        "points": points,
+        "summary": summarize(attack, baseline, points),
+        **extra,
+    }
 
 
 def summarize(attack: str, baseline: dict, points: list[dict], collapse_drop: float = 10.0) -> dict:
     """Where each property breaks: first strength at which the QR no longer decodes, the trigger
     accuracy falls below 50 %, and the test accuracy has dropped by ``collapse_drop`` points."""
+
     def first(pred):
         return next((p["strength"] for p in points if pred(p)), None)
 

@@ -88,7 +88,9 @@ class AttackSection:
         known = set(_default_strengths())
         unknown = sorted(set(self.strengths) - known)
         if unknown:
-            raise ValueError(f"attack.strengths has unknown attack {unknown[0]!r}; known: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"attack.strengths has unknown attack {unknown[0]!r}; known: {', '.join(sorted(known))}"
+            )
 
 
 @dataclass

@@ -113,7 +113,9 @@ def choose_placement(
             if offset is not None:
                 r, c = offset
                 if not (0 <= r <= cmap.shape[0] - n and 0 <= c <= cmap.shape[1] - n):
-                    raise UserError(f"offset ({r}, {c}) puts the {n}×{n} code outside {name}'s {cmap.shape} channel map")
+                    raise UserError(
+                        f"offset ({r}, {c}) puts the {n}×{n} code outside {name}'s {cmap.shape} channel map"
+                    )
                 score = float(np.mean(cmap[r : r + n, c : c + n][data] == target[data]))
             else:
                 grid = agreement_grid(cmap, target, data)

@@ -52,7 +52,16 @@ def retrain(
         net.load_state_dict(start_state)
     apply_masks(net, masks)
     if cfg.epochs > 0:
-        fit(net, loaders.train, loaders.val, cfg, device, reporter=reporter, masks=masks, batch_hook=batch_hook)
+        fit(
+            net,
+            loaders.train,
+            loaders.val,
+            cfg,
+            device,
+            reporter=reporter,
+            masks=masks,
+            batch_hook=batch_hook,
+        )
     return net
 
 

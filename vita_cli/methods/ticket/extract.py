@@ -18,7 +18,9 @@ class Extraction:
     bit_error_rate: float  # over the data modules, against the owner's code
 
 
-def connectivity(mask: torch.Tensor, weights: torch.Tensor | None = None, kernel_floor: float = 0.0) -> torch.Tensor:
+def connectivity(
+    mask: torch.Tensor, weights: torch.Tensor | None = None, kernel_floor: float = 0.0
+) -> torch.Tensor:
     """Channel map of a mask; with ``kernel_floor`` > 0, kernels whose L1 norm is below that fraction of
     the layer's median live-kernel L1 count as absent (near-zero weights added only to flip modules)."""
     present = channel_map(mask)
@@ -31,8 +33,13 @@ def connectivity(mask: torch.Tensor, weights: torch.Tensor | None = None, kernel
 
 
 def extract_modules(
-    mask: torch.Tensor, row: int, col: int, size: int, polarity: str,
-    weights: torch.Tensor | None = None, kernel_floor: float = 0.0,
+    mask: torch.Tensor,
+    row: int,
+    col: int,
+    size: int,
+    polarity: str,
+    weights: torch.Tensor | None = None,
+    kernel_floor: float = 0.0,
 ) -> np.ndarray:
     """The raw module array (dark = True) read from the channel map block at (row, col)."""
     block = connectivity(mask, weights, kernel_floor)[row : row + size, col : col + size].cpu().numpy()
@@ -41,8 +48,14 @@ def extract_modules(
 
 
 def extract_and_decode(
-    mask: torch.Tensor, row: int, col: int, polarity: str, template: np.ndarray, version: int,
-    weights: torch.Tensor | None = None, kernel_floor: float = 0.0,
+    mask: torch.Tensor,
+    row: int,
+    col: int,
+    polarity: str,
+    template: np.ndarray,
+    version: int,
+    weights: torch.Tensor | None = None,
+    kernel_floor: float = 0.0,
 ) -> Extraction:
     raw = extract_modules(mask, row, col, template.shape[0], polarity, weights, kernel_floor)
     modules = paint_function_patterns(raw, template, version)

@@ -16,7 +16,9 @@ import torch
 from vita_cli.methods.ticket.embed import channel_map
 
 
-def kernel_scores(weights: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def kernel_scores(
+    weights: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
     """Cout×Cin kernel L1 norms of the masked conv weights."""
     out = {}
     for name, m in masks.items():
@@ -28,7 +30,10 @@ def kernel_scores(weights: dict[str, torch.Tensor], masks: dict[str, torch.Tenso
 
 
 def remove_paths(
-    weights: dict[str, torch.Tensor], masks: dict[str, torch.Tensor], n_paths: int, gen: torch.Generator,
+    weights: dict[str, torch.Tensor],
+    masks: dict[str, torch.Tensor],
+    n_paths: int,
+    gen: torch.Generator,
     weighted: bool = True,
 ) -> tuple[dict[str, torch.Tensor], int]:
     """New masks with ``n_paths`` random-walk paths removed; also the number of distinct kernels removed."""
@@ -57,7 +62,9 @@ def remove_paths(
     return new, int(sum(int(r.sum()) for r in removed.values()))
 
 
-def remove_random_kernels(masks: dict[str, torch.Tensor], n_kernels: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
+def remove_random_kernels(
+    masks: dict[str, torch.Tensor], n_kernels: int, gen: torch.Generator
+) -> dict[str, torch.Tensor]:
     """New masks with ``n_kernels`` live kernels (over all masked convs) emptied uniformly at random."""
     live = []
     for name, m in masks.items():
@@ -99,25 +106,35 @@ def run_fragility(
         for n_paths in strengths:
             n_paths = int(n_paths)
             if n_paths == 0:
-                acc = test_accuracy(retrain(model, rewind_state, masks, loaders, train_cfg, device), loaders, device)
+                acc = test_accuracy(
+                    retrain(model, rewind_state, masks, loaders, train_cfg, device), loaders, device
+                )
                 reference = acc
-                points.append({"strength": 0, "kernels_removed": 0, "test_acc_paths": acc, "test_acc_random": acc})
+                points.append(
+                    {"strength": 0, "kernels_removed": 0, "test_acc_paths": acc, "test_acc_random": acc}
+                )
                 task.advance(1)
                 continue
             gen = torch.Generator().manual_seed(seed + n_paths)
             by_paths, kernels = remove_paths(score_weights, masks, n_paths, gen)
             by_random = remove_random_kernels(masks, kernels, gen)
-            acc_p = test_accuracy(retrain(model, rewind_state, by_paths, loaders, train_cfg, device), loaders, device)
-            acc_r = test_accuracy(retrain(model, rewind_state, by_random, loaders, train_cfg, device), loaders, device)
-            points.append({
-                "strength": n_paths,
-                "kernels_removed": kernels,
-                "kernels_removed_frac": kernels / max(1, live_kernels),
-                "weights_removed_paths": sum(int(masks[n].sum() - by_paths[n].sum()) for n in masks),
-                "weights_removed_random": sum(int(masks[n].sum() - by_random[n].sum()) for n in masks),
-                "test_acc_paths": acc_p,
-                "test_acc_random": acc_r,
-            })
+            acc_p = test_accuracy(
+                retrain(model, rewind_state, by_paths, loaders, train_cfg, device), loaders, device
+            )
+            acc_r = test_accuracy(
+                retrain(model, rewind_state, by_random, loaders, train_cfg, device), loaders, device
+            )
+            points.append(
+                {
+                    "strength": n_paths,
+                    "kernels_removed": kernels,
+                    "kernels_removed_frac": kernels / max(1, live_kernels),
+                    "weights_removed_paths": sum(int(masks[n].sum() - by_paths[n].sum()) for n in masks),
+                    "weights_removed_random": sum(int(masks[n].sum() - by_random[n].sum()) for n in masks),
+                    "test_acc_paths": acc_p,
+                    "test_acc_random": acc_r,
+                }
+            )
             task.advance(1, paths=f"{acc_p:.1f}", random=f"{acc_r:.1f}")
     if reference is not None:
         for p in points:

@@ -23,7 +23,9 @@ class Ticket:
     rewind_source: str
 
 
-def load_ticket(path, arch: str | None = None, rewind: str | Path | None = None, trust_pickle: bool = False) -> Ticket:
+def load_ticket(
+    path, arch: str | None = None, rewind: str | Path | None = None, trust_pickle: bool = False
+) -> Ticket:
     """A ticket file (vita checkpoint, state dict with ``arch``, torch prune layout) and its rewind point.
 
     The rewind point is, in order: ``rewind`` (another model file), ``rewind::<name>`` tensors inside
@@ -50,9 +52,14 @@ def load_ticket(path, arch: str | None = None, rewind: str | Path | None = None,
     if rewind_state is not None:
         missing = sorted(state_names - set(rewind_state))
         if missing:
-            raise UserError(f"rewind point {source} lacks tensor {missing[0]!r}", "was it saved from the same architecture?")
+            raise UserError(
+                f"rewind point {source} lacks tensor {missing[0]!r}",
+                "was it saved from the same architecture?",
+            )
         rewind_state = {k: rewind_state[k] for k in state_names}
-    return Ticket(loaded.model, loaded.arch, loaded.masks, loaded.meta, loaded.source_format, rewind_state, source)
+    return Ticket(
+        loaded.model, loaded.arch, loaded.masks, loaded.meta, loaded.source_format, rewind_state, source
+    )
 
 
 def _rewind_candidates(path: Path, meta: dict) -> list[Path]:
@@ -67,8 +74,13 @@ def _rewind_candidates(path: Path, meta: dict) -> list[Path]:
 def _weights_of(path, arch: dict, trust_pickle: bool) -> dict[str, torch.Tensor]:
     from vita_cli.models import load_model
 
-    return load_model(path, arch_name=arch.get("name"), trust_pickle=trust_pickle, num_classes=arch.get("num_classes"),
-                      in_channels=arch.get("in_channels")).model.state_dict()
+    return load_model(
+        path,
+        arch_name=arch.get("name"),
+        trust_pickle=trust_pickle,
+        num_classes=arch.get("num_classes"),
+        in_channels=arch.get("in_channels"),
+    ).model.state_dict()
 
 
 def _embedded_rewind(path: Path) -> dict[str, torch.Tensor] | None:
@@ -78,7 +90,7 @@ def _embedded_rewind(path: Path) -> dict[str, torch.Tensor] | None:
 
     with safe_open(str(path), framework="pt") as f:
         keys = [k for k in f.keys() if k.startswith(REWIND_PREFIX)]
-        return {k[len(REWIND_PREFIX):]: f.get_tensor(k) for k in keys} or None
+        return {k[len(REWIND_PREFIX) :]: f.get_tensor(k) for k in keys} or None
 
 
 def data_config(section, arch: dict):
@@ -101,7 +113,9 @@ class Suspect:
     model_error: str | None  # why no model could be built (black-box checks need one)
 
 
-def load_suspect(path, arch_name: str | None, fallback_arch: dict | None, trust_pickle: bool = False) -> Suspect:
+def load_suspect(
+    path, arch_name: str | None, fallback_arch: dict | None, trust_pickle: bool = False
+) -> Suspect:
     """Read a suspect model file; the architecture comes from the file, ``--arch``, or the signature.
 
     White-box checks need only the masks, so a file whose architecture cannot be rebuilt still gets
@@ -125,7 +139,7 @@ def load_suspect(path, arch_name: str | None, fallback_arch: dict | None, trust_
             obj = obj.state_dict()
         state, masks, fmt = dict(obj), {}, "state_dict"
         if state and all(k.startswith("module.") for k in state):
-            state = {k[len("module."):]: v for k, v in state.items()}
+            state = {k[len("module.") :]: v for k, v in state.items()}
     state, prune_masks = merge_prune_layout(state)
     if prune_masks:
         fmt = "prune" if fmt == "state_dict" else fmt

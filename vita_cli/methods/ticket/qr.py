@@ -72,7 +72,9 @@ def data_module_mask(version: int = QR_VERSION) -> np.ndarray:
     return ~function_pattern_mask(version)
 
 
-def paint_function_patterns(modules: np.ndarray, template: np.ndarray, version: int = QR_VERSION) -> np.ndarray:
+def paint_function_patterns(
+    modules: np.ndarray, template: np.ndarray, version: int = QR_VERSION
+) -> np.ndarray:
     """Copy of ``modules`` whose function-pattern modules are taken from ``template``."""
     fmask = function_pattern_mask(version)
     out = modules.copy()
@@ -98,7 +100,9 @@ def decode_modules(modules: np.ndarray) -> str | None:
     import zxingcpp
 
     image = render_modules(modules)
-    results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode, try_rotate=False, try_invert=False)
+    results = zxingcpp.read_barcodes(
+        image, formats=zxingcpp.BarcodeFormat.QRCode, try_rotate=False, try_invert=False
+    )
     for result in results:
         if getattr(result, "valid", True):
             return result.text

@@ -40,7 +40,12 @@ def plan_embedding(masks: dict[str, torch.Tensor], payload: str, sign, scores=No
         polarity=None if sign.polarity == "auto" else sign.polarity,
     )
     signed, report = embed_signature(
-        masks, qr, placement, sign.qr_version, seed=sign.embed_seed, scores=scores,
+        masks,
+        qr,
+        placement,
+        sign.qr_version,
+        seed=sign.embed_seed,
+        scores=scores,
         min_weights=sign.min_weights_per_module,
     )
     return signed, report, qr, mask_pattern
@@ -72,7 +77,11 @@ def sign_ticket(
     mixer = None
     if sign.trigger_set:
         triggers = make_trigger_set(
-            sign.trigger_count, loaders.num_classes, data_info["in_channels"], data_info["image_size"], sign.trigger_seed
+            sign.trigger_count,
+            loaders.num_classes,
+            data_info["in_channels"],
+            data_info["image_size"],
+            sign.trigger_seed,
         )
         mixer = TriggerMixer(triggers, loaders.normalize, sign.triggers_per_batch, seed=sign.trigger_seed)
 
@@ -85,7 +94,9 @@ def sign_ticket(
             c, n = trigger_accuracy(unsigned, triggers, loaders.normalize, device)
             metrics["unsigned_trigger_acc"] = 100.0 * c / n
     if sign.retrain:
-        trained = retrain(model, rewind_state, signed, loaders, recipe.train, device, reporter, batch_hook=mixer)
+        trained = retrain(
+            model, rewind_state, signed, loaders, recipe.train, device, reporter, batch_hook=mixer
+        )
     else:
         trained = retrain(model, None, signed, loaders, _no_epochs(recipe.train), device)
     metrics["signed_test_acc"] = test_accuracy(trained, loaders, device)
@@ -120,7 +131,11 @@ def sign_ticket(
         },
         "mask": {"layers": {n: list(m.shape) for n, m in signed.items()}},
         "thresholds": asdict(sign.thresholds),
-        "data": {k: data_info[k] for k in ("name", "in_channels", "image_size", "num_classes", "mean", "std") if k in data_info},
+        "data": {
+            k: data_info[k]
+            for k in ("name", "in_channels", "image_size", "num_classes", "mean", "std")
+            if k in data_info
+        },
     }
     if triggers is not None:
         body["black_box"] = {

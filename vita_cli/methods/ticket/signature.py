@@ -66,7 +66,9 @@ def write_signature(
     mask_path = side_file(sig_path, "mask")
     atomic_write(
         mask_path,
-        lambda tmp: save_file({n: m.detach().cpu().to(torch.uint8).contiguous() for n, m in owner_masks.items()}, tmp),
+        lambda tmp: save_file(
+            {n: m.detach().cpu().to(torch.uint8).contiguous() for n, m in owner_masks.items()}, tmp
+        ),
     )
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, "vita_version": __version__, **body}
     data["mask"] = {
@@ -81,9 +83,15 @@ def write_signature(
         trig_path = side_file(sig_path, "triggers")
         atomic_write(
             trig_path,
-            lambda tmp: save_file({"images": triggers.images.contiguous(), "labels": triggers.labels.contiguous()}, tmp),
+            lambda tmp: save_file(
+                {"images": triggers.images.contiguous(), "labels": triggers.labels.contiguous()}, tmp
+            ),
         )
-        data["black_box"] = {**data.get("black_box", {}), "file": trig_path.name, "file_sha256": file_sha256(trig_path)}
+        data["black_box"] = {
+            **data.get("black_box", {}),
+            "file": trig_path.name,
+            "file_sha256": file_sha256(trig_path),
+        }
     data["checksum"] = content_checksum(data)
     text = json.dumps(data, indent=2, sort_keys=False) + "\n"
     return atomic_write(sig_path, lambda tmp: Path(tmp).write_text(text))
@@ -109,7 +117,9 @@ class Signature:
 
     def triggers(self) -> TriggerSet:
         if not self.black_box:
-            raise UserError(f"signature {self.path} has no trigger set", "sign with --trigger-set to use --black-box")
+            raise UserError(
+                f"signature {self.path} has no trigger set", "sign with --trigger-set to use --black-box"
+            )
         tensors = _load_safetensors(self._side("triggers", self.black_box))
         if "images" not in tensors or "labels" not in tensors:
             raise UserError(f"trigger file of {self.path} lacks 'images' or 'labels'")
@@ -118,9 +128,13 @@ class Signature:
     def _side(self, what: str, section: dict) -> Path:
         path = self.path.with_name(section["file"])
         if not path.is_file():
-            raise UserError(f"signature side file not found: {path}", f"keep the {what} file next to {self.path.name}")
+            raise UserError(
+                f"signature side file not found: {path}", f"keep the {what} file next to {self.path.name}"
+            )
         if file_sha256(path) != section.get("file_sha256"):
-            raise UserError(f"signature side file {path} does not match the sha256 recorded in {self.path.name}")
+            raise UserError(
+                f"signature side file {path} does not match the sha256 recorded in {self.path.name}"
+            )
         return path
 
 
@@ -138,7 +152,9 @@ def read_signature(path: str | Path) -> Signature:
     """Load ``sig.json``; any malformed, edited or incomplete file is a UserError (exit 2)."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"signature file not found: {path}", "pass the sig.json written by `vita sign-ticket`")
+        raise UserError(
+            f"signature file not found: {path}", "pass the sig.json written by `vita sign-ticket`"
+        )
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -146,9 +162,14 @@ def read_signature(path: str | Path) -> Signature:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UserError(f"{path} is not a vita ticket signature (format field missing or wrong)")
     if data.get("format_version") != FORMAT_VERSION:
-        raise UserError(f"signature {path} has format_version {data.get('format_version')!r}; this vita reads {FORMAT_VERSION}")
+        raise UserError(
+            f"signature {path} has format_version {data.get('format_version')!r}; this vita reads {FORMAT_VERSION}"
+        )
     if data.get("checksum") != content_checksum(data):
-        raise UserError(f"signature {path} was modified after signing (checksum mismatch)", "use the file sign-ticket wrote")
+        raise UserError(
+            f"signature {path} was modified after signing (checksum mismatch)",
+            "use the file sign-ticket wrote",
+        )
     wb = data.get("white_box")
     if wb is not None:
         missing = [k for k in REQUIRED_WHITE_BOX if k not in wb]

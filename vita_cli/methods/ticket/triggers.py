@@ -21,9 +21,7 @@ class TriggerSet:
     labels: torch.Tensor  # int64 N
 
 
-def make_trigger_set(
-    count: int, num_classes: int, channels: int, size: int, seed: int = 0
-) -> TriggerSet:
+def make_trigger_set(count: int, num_classes: int, channels: int, size: int, seed: int = 0) -> TriggerSet:
     """``count`` abstract images with uniform random labels in [0, num_classes)."""
     gen = torch.Generator().manual_seed(seed)
     # smooth colour field: low-resolution noise upsampled

@@ -47,8 +47,14 @@ class Evidence:
     decisive: bool = True  # False: reported as supporting evidence, never decides the verdict alone
 
     def as_dict(self) -> dict:
-        return {"check": self.check, "value": self.value, "threshold": self.threshold, "passed": self.passed,
-                "decisive": self.decisive, **self.details}
+        return {
+            "check": self.check,
+            "value": self.value,
+            "threshold": self.threshold,
+            "passed": self.passed,
+            "decisive": self.decisive,
+            **self.details,
+        }
 
 
 def owner_template(white_box: dict) -> np.ndarray:
@@ -70,19 +76,32 @@ def check_host_layer(masks: dict[str, torch.Tensor], white_box: dict) -> torch.T
     mask = masks[layer]
     expected = tuple(white_box["layer_shape"])
     if tuple(mask.shape) != expected:
-        raise UserError(f"host layer {layer} has shape {tuple(mask.shape)} in the suspect, the signature expects {expected}")
+        raise UserError(
+            f"host layer {layer} has shape {tuple(mask.shape)} in the suspect, the signature expects {expected}"
+        )
     return mask
 
 
 def qr_evidence(
-    masks: dict[str, torch.Tensor], white_box: dict, weights: torch.Tensor | None = None, kernel_floor: float = 0.0
+    masks: dict[str, torch.Tensor],
+    white_box: dict,
+    weights: torch.Tensor | None = None,
+    kernel_floor: float = 0.0,
 ) -> Evidence:
     """Decode the QR at the key; ``kernel_floor`` > 0 ignores near-empty kernels (see extract.connectivity)."""
     mask = check_host_layer(masks, white_box)
     template = owner_template(white_box)
     qr = white_box["qr"]
-    ex = extract_and_decode(mask, int(white_box["row"]), int(white_box["col"]), qr["polarity"], template,
-                            int(qr["version"]), weights, kernel_floor)
+    ex = extract_and_decode(
+        mask,
+        int(white_box["row"]),
+        int(white_box["col"]),
+        qr["polarity"],
+        template,
+        int(qr["version"]),
+        weights,
+        kernel_floor,
+    )
     passed = ex.decoded == white_box["payload"]
     return Evidence(
         "QR signature",
@@ -118,7 +137,9 @@ def jaccard(suspect: dict[str, torch.Tensor], owner: dict[str, torch.Tensor]) ->
     return inter / max(union, 1.0), chance_inter / max(chance_union, 1.0), compared
 
 
-def overlap_evidence(suspect: dict[str, torch.Tensor], owner: dict[str, torch.Tensor], thresholds: dict) -> Evidence:
+def overlap_evidence(
+    suspect: dict[str, torch.Tensor], owner: dict[str, torch.Tensor], thresholds: dict
+) -> Evidence:
     j, chance, compared = jaccard(suspect, owner)
     tau = float(thresholds.get("jaccard_min", DEFAULT_THRESHOLDS["jaccard_min"]))
     return Evidence(
@@ -158,7 +179,10 @@ def trigger_evidence(correct: int, total: int, num_classes: int, thresholds: dic
 def verdict(evidence: list[Evidence]) -> dict:
     if not evidence:
         raise UserError("nothing to verify: the signature has neither a white-box nor a black-box part")
-    return {"verified": any(e.passed and e.decisive for e in evidence), "evidence": [e.as_dict() for e in evidence]}
+    return {
+        "verified": any(e.passed and e.decisive for e in evidence),
+        "evidence": [e.as_dict() for e in evidence],
+    }
 
 
 def normalizer(black_box: dict):
@@ -218,10 +242,14 @@ def verify(
             try:
                 correct, total = trigger_accuracy(model, triggers, normalizer(bb), device)
             except RuntimeError as exc:  # e.g. the model expects other channels / sizes
-                raise UserError(f"the suspect cannot classify the trigger images: {str(exc).splitlines()[0]}") from exc
+                raise UserError(
+                    f"the suspect cannot classify the trigger images: {str(exc).splitlines()[0]}"
+                ) from exc
             evidence.append(trigger_evidence(correct, total, int(bb["num_classes"]), thresholds))
     elif black_box_only:
-        raise UserError(f"signature {sig.path} has no trigger set", "sign with --trigger-set to verify black-box")
+        raise UserError(
+            f"signature {sig.path} has no trigger set", "sign with --trigger-set to verify black-box"
+        )
     out = verdict(evidence)
     out["mask_source"] = mask_source
     out["notes"] = notes
