@@ -303,14 +303,18 @@ def extra_stages(out, q, arch, loaders, info, recipe, train_cfg, frag_cfg, paths
     stage(out, "imp-extended", imp_more)
     rewind = load_model(out / "imp" / "rewind.safetensors").model.state_dict()
     prune_strengths = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8] if not q else [0.0, 0.5]
-    for rnd, m in ((3, 3), (rounds, 1), (rounds, 3)):
-        tag = f"r{rnd}-m{m}"
+    for rnd, m, anchor in ((3, 3, 0.0), (rounds, 1, 0.0), (rounds, 3, 0.0), (3, 1, 10.0)):
+        tag = f"r{rnd}-m{m}" + (f"-anchor{anchor:g}" if anchor else "")
 
-        def sign_variant(rnd=rnd, m=m, tag=tag):
+        def sign_variant(rnd=rnd, m=m, tag=tag, anchor=anchor):
             lm = load_model(out / "imp" / f"round_{rnd:02d}" / "trained.safetensors")
-            rec = replace(
-                recipe, sign=replace(recipe.sign, min_weights_per_module=m, compare_unsigned=m == 1)
+            sign_cfg = replace(
+                recipe.sign,
+                min_weights_per_module=m,
+                anchor_strength=anchor,
+                compare_unsigned=m == 1 and not anchor,
             )
+            rec = replace(recipe, sign=sign_cfg)
             res = sign_ticket(lm.model, arch, lm.masks, rewind, loaders, info, rec, "acme-2026", "cpu")
             save_model(out / f"signed-{tag}.safetensors", res.model, arch, res.masks)
             write_signature(out / f"sig-{tag}.json", res.body, res.masks, res.triggers)
@@ -318,6 +322,7 @@ def extra_stages(out, q, arch, loaders, info, recipe, train_cfg, frag_cfg, paths
             return {
                 "round": rnd,
                 "min_weights": m,
+                "anchor_strength": anchor,
                 "placement": [e.placement.layer, e.placement.row, e.placement.col],
                 "live_before": e.live_before,
                 "live_after": e.live_after,

@@ -183,3 +183,37 @@ def test_kernel_floor_ignores_near_zero_added_connections():
     )
     assert plain.decoded != PAYLOAD and plain.bit_error_rate > 0.1
     assert floored.decoded == PAYLOAD and floored.bit_error_rate == 0.0
+
+
+def test_anchor_loss_lifts_weak_on_kernels():
+    from vita_cli.methods.ticket.anchor import anchor_loss_factory
+    from vita_cli.methods.ticket.embed import target_connectivity
+    from vita_cli.methods.ticket.qr import data_module_mask
+
+    model, _, signed, wb, qr = signed_ticket()
+    on = target_connectivity(qr, wb["qr"]["polarity"]) & data_module_mask()
+    factory = anchor_loss_factory(wb["layer"], wb["row"], wb["col"], on, signed[wb["layer"]], 10.0, 0.75)
+    net = retrain(
+        model,
+        None,
+        signed,
+        synthetic_loaders(),
+        TrainConfig(epochs=1, lr=0.05, amp=False, max_steps_per_epoch=6),
+        "cpu",
+        loss_factory=factory,
+    )
+    plain = retrain(
+        model,
+        None,
+        signed,
+        synthetic_loaders(),
+        TrainConfig(epochs=1, lr=0.05, amp=False, max_steps_per_epoch=6),
+        "cpu",
+    )
+
+    def weakest(m):
+        w = dict(m.named_parameters())[wb["layer"]].detach().abs() * signed[wb["layer"]]
+        block = w[wb["row"] : wb["row"] + 29, wb["col"] : wb["col"] + 29].flatten(2).max(2).values
+        return float(block[torch.from_numpy(on)].quantile(0.1))
+
+    assert weakest(net) > weakest(plain)

@@ -43,6 +43,10 @@ class SignSection:
     # live weights each "on" kernel gets at least (1 = the paper); more makes the code survive
     # magnitude pruning longer, paid for by removing the smallest weights elsewhere (same sparsity)
     min_weights_per_module: int = 1
+    # > 0: during retraining, push one weight of every "on" kernel above the host layer's
+    # anchor_quantile of |w| (hardens the QR against magnitude pruning; a vita extension, 0 = paper)
+    anchor_strength: float = 0.0
+    anchor_quantile: float = 0.75
     retrain: bool = True  # retrain from the rewind point with the signed mask fixed
     compare_unsigned: bool = False  # also retrain the unsigned ticket with the same schedule
     trigger_set: bool = True
@@ -56,6 +60,8 @@ class SignSection:
             raise ValueError(f"sign.qr_version must lie in [2, 6], got {self.qr_version}")
         if self.offset is not None and len(self.offset) != 2:
             raise ValueError(f"sign.offset must be [row, col], got {self.offset}")
+        if self.anchor_strength < 0 or not 0 < self.anchor_quantile < 1:
+            raise ValueError("sign.anchor_strength must be >= 0 and sign.anchor_quantile in (0, 1)")
         if self.min_weights_per_module < 1:
             raise ValueError("sign.min_weights_per_module must be >= 1")
         if self.trigger_count < 1 or self.triggers_per_batch < 0:

@@ -45,12 +45,17 @@ def retrain(
     device,
     reporter: Reporter = SILENT,
     batch_hook=None,
+    loss_factory=None,
 ) -> nn.Module:
-    """Train a copy of ``model`` from ``start_state`` (the rewind point; None = its current weights)."""
+    """Train a copy of ``model`` from ``start_state`` (the rewind point; None = its current weights).
+
+    ``loss_factory(net) -> loss_fn`` builds a trainer ``loss_fn`` bound to the copy being trained.
+    """
     net = copy.deepcopy(model)
     if start_state is not None:
         net.load_state_dict(start_state)
     apply_masks(net, masks)
+    loss_fn = loss_factory(net) if loss_factory is not None else None
     if cfg.epochs > 0:
         fit(
             net,
@@ -61,6 +66,7 @@ def retrain(
             reporter=reporter,
             masks=masks,
             batch_hook=batch_hook,
+            loss_fn=loss_fn,
         )
     return net
 

@@ -93,9 +93,27 @@ def sign_ticket(
         if triggers is not None:
             c, n = trigger_accuracy(unsigned, triggers, loaders.normalize, device)
             metrics["unsigned_trigger_acc"] = 100.0 * c / n
+    anchor = None
+    if sign.anchor_strength > 0:
+        from vita_cli.methods.ticket.anchor import anchor_loss_factory
+        from vita_cli.methods.ticket.embed import target_connectivity
+        from vita_cli.methods.ticket.qr import data_module_mask
+
+        on = target_connectivity(qr, p.polarity) & data_module_mask(sign.qr_version)
+        anchor = anchor_loss_factory(
+            p.layer, p.row, p.col, on, signed[p.layer], sign.anchor_strength, sign.anchor_quantile
+        )
     if sign.retrain:
         trained = retrain(
-            model, rewind_state, signed, loaders, recipe.train, device, reporter, batch_hook=mixer
+            model,
+            rewind_state,
+            signed,
+            loaders,
+            recipe.train,
+            device,
+            reporter,
+            batch_hook=mixer,
+            loss_factory=anchor,
         )
     else:
         trained = retrain(model, None, signed, loaders, _no_epochs(recipe.train), device)
@@ -126,6 +144,7 @@ def sign_ticket(
                 "polarity": p.polarity,
                 "function_patterns": "painted from the template at extraction; not embedded",
                 "min_weights_per_module": sign.min_weights_per_module,
+                "anchor_strength": sign.anchor_strength,
             },
             "agreement_before_embedding": p.agreement,
         },
