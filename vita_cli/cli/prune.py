@@ -39,6 +39,9 @@ def plot_imp(table: list[dict], path: Path, title: str) -> Path:
     dense = rows[0]["test_acc"]
     ax.axhline(dense, color="grey", lw=0.8, ls=":", label=f"dense {dense:.2f}%")
     ax.set_xscale("log")
+    ticks = [100 * r["remaining"] for r in rows]
+    ax.set_xticks(ticks, [f"{t:.3g}" for t in ticks], fontsize=7)
+    ax.minorticks_off()
     ax.invert_xaxis()
     ax.set_xlabel("weights remaining (%, prunable layers)")
     ax.set_ylabel("test accuracy (%)")
