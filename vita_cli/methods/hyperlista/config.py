@@ -95,8 +95,8 @@ class BaselineConfig:
     tau: float = 0.1  # threshold init τ/L of the learned models
     epochs: list[int] = field(default_factory=lambda: [2, 1, 1])  # max epochs of stages 1, 2, 3
     best_wait: int = 2
-    lr: float = 0.1  # γ, θ, β
-    lr_matrix: float = 5e-4  # LISTA / LISTA-CP weight matrices
+    lr: float = 0.1  # ALISTA / ALISTA-MM: γ, θ, β (the official rate)
+    lr_matrix: float = 0.01  # LISTA / LISTA-CP: weight matrices and thresholds
     batch_size: int = 512
 
     def __post_init__(self):

@@ -39,6 +39,7 @@ class Unrolled(nn.Module):
     """K layers; ``forward(b, depth)`` returns the iterates x^1..x^depth."""
 
     layers: int
+    matrix_model = False  # True: every parameter trains at Schedule.lr_matrix (LISTA, LISTA-CP)
 
     def layer_parameters(self, k: int) -> list[nn.Parameter]:
         raise NotImplementedError
@@ -68,6 +69,8 @@ def _shrink(v, theta, fraction: float | None):
 
 
 class LISTA(Unrolled):
+    matrix_model = True
+
     def __init__(self, ops: Operators, layers: int, tau: float = 0.1):
         super().__init__()
         A, L = ops.A, ops.L
@@ -90,6 +93,8 @@ class LISTA(Unrolled):
 
 
 class LISTACP(Unrolled):
+    matrix_model = True
+
     def __init__(self, ops: Operators, layers: int, tau: float = 0.1, support_selection: bool = False):
         super().__init__()
         self.register_buffer("A", ops.A.clone())
@@ -157,15 +162,15 @@ def build_learned(name: str, ops: Operators, layers: int, tau: float = 0.1) -> U
 class Schedule:
     epochs: list[int] = field(default_factory=lambda: [3, 1, 1])  # max epochs of stages 1, 2, 3
     best_wait: int = 2
-    lr: float = 0.01  # scalar parameters (γ, θ, β)
-    lr_matrix: float = 5e-4  # weight matrices (LISTA, LISTA-CP)
+    lr: float = 0.1  # ALISTA / ALISTA-MM (γ, θ, β): the official rate
+    lr_matrix: float = 0.01  # LISTA / LISTA-CP (weight matrices and thresholds)
     lr_decay_layer: float = 0.3
     stage_factors: list[float] = field(default_factory=lambda: [1.0, 0.2, 0.02])
     batch_size: int = 512
 
 
-def _lr_for(param: nn.Parameter, schedule: Schedule) -> float:
-    return schedule.lr_matrix if param.ndim >= 2 else schedule.lr
+def _lr_for(model: Unrolled, schedule: Schedule) -> float:
+    return schedule.lr_matrix if model.matrix_model else schedule.lr
 
 
 @torch.no_grad()
@@ -204,10 +209,10 @@ def train_layerwise(
                 for i in layers_in_stage:
                     decay = schedule.lr_decay_layer ** (k - i)
                     for p in model.layer_parameters(i):
-                        groups.append({"params": [p], "lr": _lr_for(p, schedule) * decay * factor})
+                        groups.append({"params": [p], "lr": _lr_for(model, schedule) * decay * factor})
                 for p in model.shared_parameters():
                     groups.append(
-                        {"params": [p], "lr": _lr_for(p, schedule) * schedule.lr_decay_layer**k * factor}
+                        {"params": [p], "lr": _lr_for(model, schedule) * schedule.lr_decay_layer**k * factor}
                     )
                 optimizer = torch.optim.Adam(groups)
                 best, best_state, wait = (
