@@ -62,3 +62,9 @@ def test_recipes_copy(vita, tmp_path):
     assert r.exit_code == 0 and list(tmp_path.glob("*.yaml"))
     r = vita("recipes", "copy", name, tmp_path)
     assert r.exit_code == 2 and "already exists" in r.stderr
+
+
+def test_options_survive_postponed_annotations(vita):
+    # recipes.py uses `from __future__ import annotations`; its options must still be options
+    r = vita("recipes", "validate", "--help")
+    assert r.exit_code == 0 and "--verb" in r.stdout and "--device" in r.stdout

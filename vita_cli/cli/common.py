@@ -13,6 +13,7 @@ import inspect
 import json
 import sys
 import traceback
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Callable
@@ -120,7 +121,14 @@ def verb_command(verb: str):
 
     def decorate(fn):
         sig = inspect.signature(fn)
-        params = [p for p in sig.parameters.values() if p.name != "session"]
+        # resolve string annotations (modules using `from __future__ import annotations`) with their
+        # Annotated metadata, or Typer would lose the option declarations
+        hints = typing.get_type_hints(fn, include_extras=True)
+        params = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in sig.parameters.values()
+            if p.name != "session"
+        ]
         extra = [
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
             for name, ann, default in _COMMON
@@ -144,7 +152,7 @@ def verb_command(verb: str):
 
         wrapper.__signature__ = new_sig
         wrapper.__annotations__ = {
-            **{k: v for k, v in fn.__annotations__.items() if k != "session"},
+            **{p.name: p.annotation for p in params},
             **{name: ann for name, ann, _ in _COMMON},
         }
         return wrapper
