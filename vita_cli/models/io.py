@@ -188,7 +188,7 @@ def _read_pickled(path: Path):
         ) from exc
 
 
-def _read_torch_file(path: Path, trust_pickle: bool):
+def read_torch_file(path: Path, trust_pickle: bool):
     """A state dict, or (with trust_pickle) possibly an ``nn.Module``."""
     try:
         return load_torch_state(path)
@@ -233,7 +233,7 @@ def load_model(
     else:
         if not path.exists():
             raise UserError(f"model file not found: {path}", "check the path")
-        obj = _read_torch_file(path, trust_pickle)
+        obj = read_torch_file(path, trust_pickle)
         if isinstance(obj, nn.Module):
             model = getattr(obj, "module", obj)
             arch = {"name": arch_name or f"pickle:{type(model).__name__}"}

@@ -123,7 +123,7 @@ def load_suspect(
     """
     from vita_cli.core.checkpoint import load_checkpoint
     from vita_cli.models import build_model, load_state_into, merge_prune_layout, split_masks
-    from vita_cli.models.io import _read_torch_file
+    from vita_cli.models.io import read_torch_file
 
     path = Path(path)
     meta: dict = {}
@@ -134,7 +134,7 @@ def load_suspect(
     else:
         if not path.is_file():
             raise UserError(f"model file not found: {path}", "check the path")
-        obj = _read_torch_file(path, trust_pickle)
+        obj = read_torch_file(path, trust_pickle)
         if isinstance(obj, torch.nn.Module):
             obj = obj.state_dict()
         state, masks, fmt = dict(obj), {}, "state_dict"
