@@ -54,7 +54,8 @@ def test_proximal_step_closes_small_gates_and_spares_large_ones():
 
 
 def test_eps_anneals_only_after_the_target_is_met_and_lambda_grows_until_then():
-    graph, bank, ctl = _controller(lam_start=1.0, lam_growth=0.5, controller_every=1, anneal_epochs=1.0)
+    graph, bank, ctl = _controller(lam_start=1.0, lam_growth=0.5, controller_every=1, anneal_epochs=1.0,
+                                   lam_backoff=False)
     ctl.before_step(1, 0.0)
     assert ctl.lam == 1.5 and bank.eps == pytest.approx(1e-2)
     with torch.no_grad():  # close most gates: the hard FLOPs meet the target
@@ -66,3 +67,12 @@ def test_eps_anneals_only_after_the_target_is_met_and_lambda_grows_until_then():
     assert bank.eps == pytest.approx(1e-2 * (1e-2) ** 0.5)
     ctl.before_step(12, 0.0)
     assert ctl.annealed
+
+
+def test_lambda_backs_off_when_far_below_the_target():
+    graph, bank, ctl = _controller(lam_start=4.0, lam_growth=1.0, controller_every=1)
+    with torch.no_grad():
+        for s in bank.space_ids:
+            bank.raw(s)[1:] = 0
+    ctl.before_step(1, 0.0)
+    assert ctl.lam == 2.0

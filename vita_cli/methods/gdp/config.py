@@ -21,6 +21,7 @@ class GdpConfig:
     gate_init: float = 0.3  # x₀: g₀ = x₀²/(x₀²+ε₀) = 0.9 with ε₀ = 1e-2 [proposal: the notes' x₀ = 1 (g₀ = 0.99)
     # leaves the penalty almost no grip in short schedules: its pull on x scales like ε/x³]
     gate_lr: float | None = None  # None: the train section's lr
+    weight_lr: float | None = None  # weights' lr during the GDP phase; None: the train section's lr
     schedule: Literal["constant", "cosine"] = "constant"  # lr schedule during the GDP phase
     eps_start: float = 1e-2
     eps_end: float = 1e-4
@@ -32,9 +33,12 @@ class GdpConfig:
     lam_growth: float = 0.15  # λ ← λ·(1 + growth) at every controller check while hard FLOPs > target
     controller_every: int = 2  # optimiser steps between controller checks
     penalty: Literal["proximal", "autograd"] = "proximal"  # [proposal] see controller docstring
-    freeze_bn: bool = True  # [proposal] BN uses running statistics during the GDP phase; with batch statistics
+    lam_backoff: bool = True  # [proposal] λ ← λ/(1 + growth) while the hard FLOPs are below ρ − 0.05
+    # (the notes hold λ; the hard count lags the gates, so a held λ over-prunes in short schedules)
+    freeze_bn: bool = False  # [proposal, off by default] BN uses running statistics during the GDP phase; with batch statistics
     # a gate vector's overall scale is normalised away by the consumer's BN, so the penalty could shrink a
-    # whole layer "for free" until the gradients (∝ 1/scale) blow up
+    # whole layer "for free" until the gradients (∝ 1/scale) blow up; but frozen statistics go stale as the
+    # weights train, which hurt more in our short CPU runs
     gate_clamp: float | None = 1.0  # |x| ≤ this after every step (no runaway gates that can never close)
     tau: float = 1e-3  # g ≤ τ ⇒ gate off
     polarized_tol: float = 0.0  # stop when the fraction of gates in (τ, 0.5) is at most this
@@ -60,6 +64,8 @@ class GdpConfig:
             raise ValueError("gdp.controller_every must be >= 1")
         if self.gate_clamp is not None and self.gate_clamp <= 0:
             raise ValueError("gdp.gate_clamp must be > 0 or null")
+        if self.weight_lr is not None and self.weight_lr <= 0:
+            raise ValueError("gdp.weight_lr must be > 0 or null")
         if self.gate_lr is not None and self.gate_lr <= 0:
             raise ValueError("gdp.gate_lr must be > 0 or null")
         if not 0 < self.tau < 0.5:

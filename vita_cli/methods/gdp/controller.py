@@ -4,7 +4,8 @@
   (``eps_schedule = "geometric"``) or, by default, over ``anneal_epochs`` starting when the hard FLOPs
   first meet the target (``"after_target"``);
 * every ``controller_every`` steps the hard FLOPs (gates thresholded at τ) are measured and
-  λ ← λ·(1 + growth) while they exceed ρ·F_dense; λ is held once the target is reached;
+  λ ← λ·(1 + growth) while they exceed ρ·F_dense; λ is held once the target is reached, or (``lam_backoff``)
+  divided by the same factor while the FLOPs are more than 0.05 below the target;
 * ``penalty = "proximal"`` applies the FLOPs penalty as a semi-implicit step on the gate scalars after
   each optimiser step: with the bilinear term relaxed to per-space channel costs w_S = ∂F̃/∂n_S / F_dense
   (the other factor frozen at its current value), ``x ← x / (1 + lr·λ·w_S·2ε/(x²+ε)²)`` — the exact
@@ -84,8 +85,12 @@ class GdpController:
                         self.bank.raw(s).clamp_(-self.cfg.gate_clamp, self.cfg.gate_clamp)
         self.step = step
         if step % self.cfg.controller_every == 0 and step > 0:
-            if self.measure() > self.cfg.flops_target:
+            ratio = self.measure()
+            if ratio > self.cfg.flops_target:
                 self.lam *= 1 + self.cfg.lam_growth
-            elif self.reached_at is None:
-                self.reached_at = step
+            else:
+                if self.reached_at is None:
+                    self.reached_at = step
+                if self.cfg.lam_backoff and ratio < self.cfg.flops_target - 0.05:
+                    self.lam /= 1 + self.cfg.lam_growth
         self.bank.eps = self.eps_at(step)

@@ -73,7 +73,8 @@ def gdp_phase(
     """Train weights and gates with the FLOPs penalty until the target is met and gates polarize."""
     device = torch.device(device)
     bank.to(device)
-    phase_cfg = dataclasses.replace(train_cfg, epochs=cfg.epochs, schedule=cfg.schedule, warmup_epochs=0, milestones=[])
+    phase_cfg = dataclasses.replace(train_cfg, epochs=cfg.epochs, schedule=cfg.schedule, warmup_epochs=0, milestones=[],
+                                    lr=cfg.weight_lr or train_cfg.lr)
     steps_per_epoch = len(train_loader)
     if phase_cfg.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, phase_cfg.max_steps_per_epoch)
