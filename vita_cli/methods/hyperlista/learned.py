@@ -47,6 +47,13 @@ class Unrolled(nn.Module):
     def shared_parameters(self) -> list[nn.Parameter]:
         return []
 
+    @torch.no_grad()
+    def warm_start(self, k: int) -> None:
+        """Before training layer k: start it from layer k−1's trained values (matrix models)."""
+        if self.matrix_model and k > 0:
+            for new, old in zip(self.layer_parameters(k), self.layer_parameters(k - 1), strict=True):
+                new.copy_(old)
+
     def step(self, k: int, x: torch.Tensor, x_prev: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -76,6 +83,7 @@ class LISTA(Unrolled):
         A, L = ops.A, ops.L
         self.layers, self.n = layers, A.shape[1]
         eye = torch.eye(self.n, dtype=A.dtype, device=A.device)
+        self.register_buffer("A", A.clone())
         self.B = nn.Parameter(A.T.clone() / L)
         self.W = nn.ParameterList([nn.Parameter(eye - A.T @ A / L) for _ in range(layers)])
         self.theta = nn.ParameterList(
@@ -87,6 +95,14 @@ class LISTA(Unrolled):
 
     def shared_parameters(self):
         return [self.B]
+
+    @torch.no_grad()
+    def warm_start(self, k: int) -> None:
+        # B is shared and already trained: W_k = I − B A keeps the fresh layer a consistent step
+        # x + B(b − Ax) (with the untrained B it is ISTA's I − AᵀA/L)
+        if k > 0:
+            self.W[k].copy_(torch.eye(self.n, device=self.B.device) - self.B @ self.A)
+            self.theta[k].copy_(self.theta[k - 1])
 
     def step(self, k, x, x_prev, b):
         return soft_threshold(x @ self.W[k].T + b @ self.B.T, self.theta[k])
@@ -194,7 +210,13 @@ def learned_curve(model: Unrolled, split: Split, batch: int = 2048) -> list[floa
 
 
 def train_layerwise(
-    model: Unrolled, train: Split, val: Split, schedule: Schedule, reporter: Reporter = SILENT, seed: int = 0
+    model: Unrolled,
+    train: Split,
+    val: Split,
+    schedule: Schedule,
+    reporter: Reporter = SILENT,
+    seed: int = 0,
+    warm_start: bool = True,
 ) -> list[float]:
     """Layer-wise training; returns the best validation NMSE (dB) after each depth k."""
     gen = torch.Generator().manual_seed(seed)
@@ -202,6 +224,8 @@ def train_layerwise(
     total = model.layers * 3
     with reporter.task(f"train {type(model).__name__}", total=total) as task:
         for k in range(model.layers):
+            if warm_start:
+                model.warm_start(k)
             for stage in range(3):
                 groups = []
                 factor = schedule.stage_factors[stage]
