@@ -68,6 +68,8 @@ def main(argv=None):
                     arm, phase, _, checks = engine.run_gdp_arm(model, graph, loaders, cfg, rec.train, "cpu")
                     extra = {k: checks[k] for k in ("max_logit_diff", "macs_match", "mid_gates_fraction", "forced",
                                                     "epochs_run", "dead_blocks", "test_acc_compact")}
+                    extra["phase"] = [{k: round(h[k], 4) for k in ("hard_flops_ratio", "lam", "eps", "mid_gates", "val_acc")
+                                       if k in h} for h in phase.history]
                     torch.save(torch.stack(phase.snapshots), out / f"gates_seed{seed}_rho{rho}.pt")
                 else:
                     arm = engine.run_baseline(arm_name, model, graph, loaders, cfg, rec.train, "cpu",

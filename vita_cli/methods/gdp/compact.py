@@ -109,17 +109,19 @@ def harden(
                     "raise --flops-target",
                 )
             cands.sort()
-            median_cost = sorted(costs[s] for _, s, _ in cands)[len(cands) // 2]
-            k = max(1, min(len(cands) // 4, int(0.5 * (macs - target_macs) / max(median_cost, 1.0))))
-            taken = {}
-            for _, s, i in cands[:k]:
-                # never empty a space that must keep a channel
+            # switch off the cheapest-to-lose gates until their (linearised) savings cover half the excess,
+            # then re-measure: few rounds, and the result lands just under the target
+            budget, taken = 0.5 * (macs - target_macs), {}
+            for _, s, i in cands:
                 left = int(on[s].sum()) - taken.get(s, 0)
                 if left <= 1 and s not in removable:
-                    continue
+                    continue  # never empty a space that must keep a channel
                 on[s][i] = False
                 taken[s] = taken.get(s, 0) + 1
                 forced_off += 1
+                budget -= costs[s]
+                if budget <= 0:
+                    break
     return on, {"forced_off": forced_off, "forced_on": forced_on}
 
 

@@ -33,6 +33,8 @@ class GdpConfig:
     lam_growth: float = 0.15  # λ ← λ·(1 + growth) at every controller check while hard FLOPs > target
     controller_every: int = 2  # optimiser steps between controller checks
     penalty: Literal["proximal", "autograd"] = "proximal"  # [proposal] see controller docstring
+    controller_signal: Literal["hard", "smooth"] = "hard"  # what λ is raised on: the hard FLOPs (the notes) or
+    # [proposal] the smoothed F̃ (reacts before gates cross τ, so λ overshoots less)
     lam_backoff: bool = True  # [proposal] λ ← λ/(1 + growth) while the hard FLOPs are below ρ − 0.05
     # (the notes hold λ; the hard count lags the gates, so a held λ over-prunes in short schedules)
     freeze_bn: bool = False  # [proposal, off by default] BN uses running statistics during the GDP phase; with batch statistics

@@ -56,6 +56,10 @@ class GdpController:
         self.hard_ratio = hard_macs(self.graph, resolve_keep(self.graph, on)) / self.dense
         return self.hard_ratio
 
+    @torch.no_grad()
+    def smooth_ratio(self) -> float:
+        return float(smooth_macs(self.graph, self.bank.gates())) / self.dense
+
     def penalty_loss(self) -> torch.Tensor:
         """λ·F̃/F_dense (autograd mode only; zero otherwise)."""
         if self.cfg.penalty != "autograd":
@@ -86,7 +90,8 @@ class GdpController:
         self.step = step
         if step % self.cfg.controller_every == 0 and step > 0:
             ratio = self.measure()
-            if ratio > self.cfg.flops_target:
+            signal = ratio if self.cfg.controller_signal == "hard" else self.smooth_ratio()
+            if signal > self.cfg.flops_target:
                 self.lam *= 1 + self.cfg.lam_growth
             else:
                 if self.reached_at is None:
