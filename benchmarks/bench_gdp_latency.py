@@ -61,9 +61,19 @@ def measure(name, dense, compact, shape, repeats):
         reps = repeats if batch == 1 else max(5, repeats // 8)
         (td, tc), (md, mc) = interleaved_latency(dense, compact, x, reps)
         speedup, flops_gain = td / tc, macs_d / macs_c
-        rows.append({"model": name, "batch": batch, "dense_ms": 1e3 * td, "compact_ms": 1e3 * tc,
-                     "flops_ratio": macs_c / macs_d, "speedup": speedup, "speedup_vs_flops": speedup / flops_gain,
-                     "speedup_min": md / mc, "repeats": reps})
+        rows.append(
+            {
+                "model": name,
+                "batch": batch,
+                "dense_ms": 1e3 * td,
+                "compact_ms": 1e3 * tc,
+                "flops_ratio": macs_c / macs_d,
+                "speedup": speedup,
+                "speedup_vs_flops": speedup / flops_gain,
+                "speedup_min": md / mc,
+                "repeats": reps,
+            }
+        )
     return rows
 
 
@@ -83,20 +93,31 @@ def main(argv=None):
         loaded = load_model(args.compact)
         dense = build_model({k: v for k, v in loaded.arch.items() if k != "rebuild"}).eval()
         shape = (loaded.arch.get("in_channels", args.channels), args.image_size, args.image_size)
-        rows += measure(f"{loaded.arch['name']} (checkpoint)", dense, loaded.model.eval(), shape, args.repeats)
+        rows += measure(
+            f"{loaded.arch['name']} (checkpoint)", dense, loaded.model.eval(), shape, args.repeats
+        )
     else:
         for depth in (20, 56):
             for rho in (0.5, 0.3):
-                arch = {"name": f"resnet{depth}", "num_classes": 10, "in_channels": args.channels, "shortcut": "A"}
+                arch = {
+                    "name": f"resnet{depth}",
+                    "num_classes": 10,
+                    "in_channels": args.channels,
+                    "shortcut": "A",
+                }
                 dense, compact = synthetic_compact(arch, shape, rho)
                 rows += measure(f"resnet{depth} ρ={rho}", dense, compact, shape, args.repeats)
     print(f"CPU latency, torch threads = {args.threads}, input {shape}, median of interleaved repeats\n")
-    print("| model | batch | dense ms | compact ms | FLOPs kept | speed-up (medians) | speed-up (minima) "
-          "| speed-up / FLOPs gain |")
+    print(
+        "| model | batch | dense ms | compact ms | FLOPs kept | speed-up (medians) | speed-up (minima) "
+        "| speed-up / FLOPs gain |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['model']} | {r['batch']} | {r['dense_ms']:.2f} | {r['compact_ms']:.2f} | {r['flops_ratio']:.3f} "
-              f"| {r['speedup']:.2f}× | {r['speedup_min']:.2f}× | {100 * r['speedup_vs_flops']:.0f}% |")
+        print(
+            f"| {r['model']} | {r['batch']} | {r['dense_ms']:.2f} | {r['compact_ms']:.2f} | {r['flops_ratio']:.3f} "
+            f"| {r['speedup']:.2f}× | {r['speedup_min']:.2f}× | {100 * r['speedup_vs_flops']:.0f}% |"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

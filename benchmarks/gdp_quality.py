@@ -57,7 +57,9 @@ def main(argv=None):
         engine.train_plain(dense, loaders.train, loaders.val, rec.train, base_cfg.pretrain_epochs, "cpu")
         dense_acc = evaluate(dense, loaders.test, "cpu").accuracy
         shape = (loaders.bundle.in_channels, loaders.bundle.image_size, loaders.bundle.image_size)
-        _append(rows_path, {"seed": seed, "rho": 1.0, "arm": "dense", "test_acc": dense_acc, "flops_ratio": 1.0})
+        _append(
+            rows_path, {"seed": seed, "rho": 1.0, "arm": "dense", "test_acc": dense_acc, "flops_ratio": 1.0}
+        )
         for rho in args.rhos:
             cfg = dataclasses.replace(base_cfg, flops_target=rho)
             for arm_name in args.arms:
@@ -66,18 +68,50 @@ def main(argv=None):
                 graph = build_channel_graph(model, shape)
                 if arm_name == "gdp":
                     arm, phase, _, checks = engine.run_gdp_arm(model, graph, loaders, cfg, rec.train, "cpu")
-                    extra = {k: checks[k] for k in ("max_logit_diff", "macs_match", "mid_gates_fraction", "forced",
-                                                    "epochs_run", "dead_blocks", "test_acc_compact")}
-                    extra["phase"] = [{k: round(h[k], 4) for k in ("hard_flops_ratio", "lam", "eps", "mid_gates", "val_acc")
-                                       if k in h} for h in phase.history]
+                    extra = {
+                        k: checks[k]
+                        for k in (
+                            "max_logit_diff",
+                            "macs_match",
+                            "mid_gates_fraction",
+                            "forced",
+                            "epochs_run",
+                            "dead_blocks",
+                            "test_acc_compact",
+                        )
+                    }
+                    extra["phase"] = [
+                        {
+                            k: round(h[k], 4)
+                            for k in ("hard_flops_ratio", "lam", "eps", "mid_gates", "val_acc")
+                            if k in h
+                        }
+                        for h in phase.history
+                    ]
                     torch.save(torch.stack(phase.snapshots), out / f"gates_seed{seed}_rho{rho}.pt")
                 else:
-                    arm = engine.run_baseline(arm_name, model, graph, loaders, cfg, rec.train, "cpu",
-                                              scratch_epochs=cfg.pretrain_epochs)
+                    arm = engine.run_baseline(
+                        arm_name,
+                        model,
+                        graph,
+                        loaders,
+                        cfg,
+                        rec.train,
+                        "cpu",
+                        scratch_epochs=cfg.pretrain_epochs,
+                    )
                     extra = {}
-                row = {"seed": seed, "rho": rho, "arm": arm_name, "test_acc": arm.test_acc,
-                       "flops_ratio": arm.flops_ratio, "params": arm.params, "epochs": arm.epochs,
-                       "test_acc_before_finetune": arm.test_acc_before_finetune, **extra}
+                row = {
+                    "seed": seed,
+                    "rho": rho,
+                    "arm": arm_name,
+                    "test_acc": arm.test_acc,
+                    "flops_ratio": arm.flops_ratio,
+                    "params": arm.params,
+                    "epochs": arm.epochs,
+                    "test_acc_before_finetune": arm.test_acc_before_finetune,
+                    **extra,
+                }
                 _append(rows_path, row)
                 print(json.dumps(row), flush=True)
     summary = summarize([json.loads(line) for line in rows_path.read_text().splitlines()])
@@ -92,16 +126,22 @@ def _append(path: Path, row: dict) -> None:
 
 def summarize(rows: list[dict]) -> str:
     dense = [r["test_acc"] for r in rows if r["arm"] == "dense"]
-    lines = [f"dense test accuracy: {statistics.mean(dense):.2f}% (seeds: {len(dense)})", "",
-             "| ρ | arm | FLOPs kept | test acc (mean) | per seed |", "|---|---|---|---|---|"]
+    lines = [
+        f"dense test accuracy: {statistics.mean(dense):.2f}% (seeds: {len(dense)})",
+        "",
+        "| ρ | arm | FLOPs kept | test acc (mean) | per seed |",
+        "|---|---|---|---|---|",
+    ]
     for rho in sorted({r["rho"] for r in rows if r["arm"] != "dense"}, reverse=True):
         for arm in ("gdp", "l1", "slimming", "uniform"):
             sel = [r for r in rows if r["rho"] == rho and r["arm"] == arm]
             if not sel:
                 continue
             accs = [r["test_acc"] for r in sel]
-            lines.append(f"| {rho} | {arm} | {statistics.mean(r['flops_ratio'] for r in sel):.3f} | "
-                         f"{statistics.mean(accs):.2f}% | {', '.join(f'{a:.2f}' for a in accs)} |")
+            lines.append(
+                f"| {rho} | {arm} | {statistics.mean(r['flops_ratio'] for r in sel):.3f} | "
+                f"{statistics.mean(accs):.2f}% | {', '.join(f'{a:.2f}' for a in accs)} |"
+            )
     return "\n".join(lines) + "\n"
 
 

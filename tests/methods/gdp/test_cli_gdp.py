@@ -45,8 +45,19 @@ def test_unsupported_layer_names_the_layer(vita, tmp_path):
     # SqueezeNet's Fire modules concatenate two conv outputs: GDP refuses and says where and why
     path = tmp_path / "squeeze.pt"
     torch.save(torchvision.models.squeezenet1_1().state_dict(), path)
-    r = vita("prune", "--method", "gdp", path, "--arch", "torchvision:squeezenet1_1", *TINY,
-             "--out", tmp_path / "run", "data.channels=3", "data.image_size=32")
+    r = vita(
+        "prune",
+        "--method",
+        "gdp",
+        path,
+        "--arch",
+        "torchvision:squeezenet1_1",
+        *TINY,
+        "--out",
+        tmp_path / "run",
+        "data.channels=3",
+        "data.image_size=32",
+    )
     _one_line_error(r)
     assert "concatenat" in r.stderr and "features" in r.stderr
 
@@ -62,7 +73,12 @@ def test_tiny_recipe_end_to_end_and_evaluate(vita, tmp_path):
     assert checks["macs_match"] and checks["within_target"]
     assert {a["arm"] for a in result["arms"]} == {"gdp", "l1", "slimming", "uniform"}
     assert all(a["flops_ratio"] <= 0.5 for a in result["arms"])
-    for name in ("compact.safetensors", "gate_polarization.png", "accuracy_vs_flops.png", "shape_manifest.txt"):
+    for name in (
+        "compact.safetensors",
+        "gate_polarization.png",
+        "accuracy_vs_flops.png",
+        "shape_manifest.txt",
+    ):
         assert (out / name).exists()
     r = vita("evaluate", out / "compact.safetensors", "--device", "cpu", "--json", "--out", tmp_path / "ev")
     assert r.exit_code == 0, r.stderr
@@ -74,8 +90,22 @@ def test_torchvision_resnet18_state_dict(vita, tmp_path):
     path = tmp_path / "resnet18.pt"
     torch.save(torchvision.models.resnet18(num_classes=10).state_dict(), path)
     out = tmp_path / "run"
-    r = vita("prune", "--method", "gdp", path, "--arch", "torchvision:resnet18", *TINY, "--out", out, "--json",
-             "data.channels=3", "gdp.baselines=[]", "train.max_steps_per_epoch=2", "gdp.finetune_epochs=0")
+    r = vita(
+        "prune",
+        "--method",
+        "gdp",
+        path,
+        "--arch",
+        "torchvision:resnet18",
+        *TINY,
+        "--out",
+        out,
+        "--json",
+        "data.channels=3",
+        "gdp.baselines=[]",
+        "train.max_steps_per_epoch=2",
+        "gdp.finetune_epochs=0",
+    )
     assert r.exit_code == 0, r.stderr
     result = json.loads(r.stdout)
     assert result["checks"]["macs_match"] and result["checks"]["max_logit_diff"] < 1e-4

@@ -37,7 +37,11 @@ def _controller(**kw):
     graph = build_channel_graph(CifarResNet(20, 10, 1, shortcut="A"), (1, 16, 16))
     bank = GateBank(graph, init=0.3, eps=1e-2)
     cfg = GdpConfig(**kw)
-    return graph, bank, GdpController(cfg, graph, bank, dense_macs(graph), total_steps=100, steps_per_epoch=10)
+    return (
+        graph,
+        bank,
+        GdpController(cfg, graph, bank, dense_macs(graph), total_steps=100, steps_per_epoch=10),
+    )
 
 
 def test_proximal_step_closes_small_gates_and_spares_large_ones():
@@ -54,8 +58,9 @@ def test_proximal_step_closes_small_gates_and_spares_large_ones():
 
 
 def test_eps_anneals_only_after_the_target_is_met_and_lambda_grows_until_then():
-    graph, bank, ctl = _controller(lam_start=1.0, lam_growth=0.5, controller_every=1, anneal_epochs=1.0,
-                                   lam_backoff=False)
+    graph, bank, ctl = _controller(
+        lam_start=1.0, lam_growth=0.5, controller_every=1, anneal_epochs=1.0, lam_backoff=False
+    )
     ctl.before_step(1, 0.0)
     assert ctl.lam == 1.5 and bank.eps == pytest.approx(1e-2)
     with torch.no_grad():  # close most gates: the hard FLOPs meet the target
@@ -75,4 +80,4 @@ def test_lambda_backs_off_when_far_below_the_target():
         for s in bank.space_ids:
             bank.raw(s)[1:] = 0
     ctl.before_step(1, 0.0)
-    assert ctl.lam == 2.0
+    assert ctl.lam == 4.0 / 2**4

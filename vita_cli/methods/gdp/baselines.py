@@ -97,16 +97,23 @@ def l1_scores(model: nn.Module, graph: ChannelGraph) -> dict[int, torch.Tensor]:
 
 def bn_modules(model: nn.Module, graph: ChannelGraph) -> list[nn.BatchNorm2d]:
     modules = dict(model.named_modules())
-    return [modules[f] for s in graph.gated_spaces for f in graph.spaces[s].followers
-            if isinstance(modules[f], nn.BatchNorm2d) and modules[f].affine]
+    return [
+        modules[f]
+        for s in graph.gated_spaces
+        for f in graph.spaces[s].followers
+        if isinstance(modules[f], nn.BatchNorm2d) and modules[f].affine
+    ]
 
 
 def slimming_scores(model: nn.Module, graph: ChannelGraph) -> dict[int, torch.Tensor]:
     modules = dict(model.named_modules())
     out = {}
     for s in graph.gated_spaces:
-        bns = [modules[f] for f in graph.spaces[s].followers
-               if isinstance(modules[f], nn.BatchNorm2d) and modules[f].affine]
+        bns = [
+            modules[f]
+            for f in graph.spaces[s].followers
+            if isinstance(modules[f], nn.BatchNorm2d) and modules[f].affine
+        ]
         if not bns:  # no BN to read: fall back to L1 of the producing filters
             out[s] = l1_scores(model, graph)[s]
             out[s] = out[s] / out[s].max().clamp_min(1e-12)

@@ -36,7 +36,9 @@ def run_gdp(
 
     arch = arch or arch_name
     if sparsity is not None:
-        raise UserError("--sparsity is for magnitude/IMP pruning", "GDP takes --flops-target (fraction of dense FLOPs)")
+        raise UserError(
+            "--sparsity is for magnitude/IMP pruning", "GDP takes --flops-target (fraction of dense FLOPs)"
+        )
     if resume:
         raise UserError("GDP runs cannot be resumed yet", "start a new run (GDP phases are short)")
     if isinstance(recipe, PruneRecipe):
@@ -69,8 +71,10 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides):
     if model_path is not None:
         loaded = load_model(model_path, arch, trust_pickle=trust_pickle)
         if isinstance(loaded.arch.get("rebuild"), dict):
-            raise UserError(f"{model_path} is already a compacted (rebuilt) model",
-                            "prune the dense model it came from instead")
+            raise UserError(
+                f"{model_path} is already a compacted (rebuilt) model",
+                "prune the dense model it came from instead",
+            )
     data_over = [o for o in overrides or [] if o.startswith("data.")]
     if loaded is not None and (loaded.meta.get("data") or (loaded.meta.get("recipe") or {}).get("data")):
         data_cfg = data_config_for(loaded, data_over)
@@ -93,22 +97,37 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides):
     _check_fits(model, input_shape, bundle.num_classes, model_path)
     graph = build_channel_graph(model, input_shape)
     if not graph.gated_spaces:
-        raise UserError("GDP found no prunable channel group in this model",
-                        "it needs regular convolutions whose outputs feed other convolutions")
+        raise UserError(
+            "GDP found no prunable channel group in this model",
+            "it needs regular convolutions whose outputs feed other convolutions",
+        )
     if scratch_epochs:
         engine.train_plain(model, loaders.train, loaders.val, rec.train, scratch_epochs, device, reporter)
     dense_model = copy.deepcopy(model)
     dense_acc = evaluate(model, loaders.test, device).accuracy
     dense = dense_macs(graph)
-    session.log(f"dense: test accuracy {dense_acc:.2f}%  {dense:,} MACs  {len(graph.gated_spaces)} gated channel groups"
-                f"  {len(graph.blocks)} removable blocks  target {cfg.flops_target:g}")
+    session.log(
+        f"dense: test accuracy {dense_acc:.2f}%  {dense:,} MACs  {len(graph.gated_spaces)} gated channel groups"
+        f"  {len(graph.blocks)} removable blocks  target {cfg.flops_target:g}"
+    )
 
     arm, phase, comp, checks = engine.run_gdp_arm(model, graph, loaders, cfg, rec.train, device, reporter)
     arms = [arm]
     for kind in cfg.baselines:
         session.log(f"baseline: {kind}")
-        arms.append(engine.run_baseline(kind, dense_model, graph, loaders, cfg, rec.train, device, reporter,
-                                        scratch_epochs=scratch_epochs))
+        arms.append(
+            engine.run_baseline(
+                kind,
+                dense_model,
+                graph,
+                loaders,
+                cfg,
+                rec.train,
+                device,
+                reporter,
+                scratch_epochs=scratch_epochs,
+            )
+        )
 
     run_dir = session.run_dir
     out_arch = {**{k: v for k, v in spec.items() if k != "rebuild"}, "rebuild": rebuild_spec(arm.manifest)}
@@ -125,9 +144,12 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides):
     }
     out_path = save_model(run_dir / "compact.safetensors", arm.model, out_arch, meta=meta)
     (run_dir / "shape_manifest.txt").write_text(arm.manifest)
-    figures = {"polarization": str(plot_polarization(phase.snapshots, run_dir / "gate_polarization.png", cfg.tau))}
+    figures = {
+        "polarization": str(plot_polarization(phase.snapshots, run_dir / "gate_polarization.png", cfg.tau))
+    }
     points = [{"arm": "dense", "flops_ratio": 1.0, "accuracy": dense_acc}] + [
-        {"arm": a.name, "flops_ratio": a.flops_ratio, "accuracy": a.test_acc} for a in arms]
+        {"arm": a.name, "flops_ratio": a.flops_ratio, "accuracy": a.test_acc} for a in arms
+    ]
     figures["accuracy_vs_flops"] = str(plot_accuracy_vs_flops(points, run_dir / "accuracy_vs_flops.png"))
     torch.save(torch.stack(phase.snapshots), run_dir / "gate_values.pt")
     result = {
@@ -137,8 +159,16 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides):
         "flops_target": cfg.flops_target,
         "dense": {"test_acc": dense_acc, "macs": dense, "params": engine.param_count(dense_model)},
         "arms": [
-            {"arm": a.name, "test_acc": a.test_acc, "test_acc_before_finetune": a.test_acc_before_finetune,
-             "flops_ratio": a.flops_ratio, "macs": a.macs, "params": a.params, "epochs": a.epochs, **a.extra}
+            {
+                "arm": a.name,
+                "test_acc": a.test_acc,
+                "test_acc_before_finetune": a.test_acc_before_finetune,
+                "flops_ratio": a.flops_ratio,
+                "macs": a.macs,
+                "params": a.params,
+                "epochs": a.epochs,
+                **a.extra,
+            }
             for a in arms
         ],
         "checks": checks,
@@ -160,11 +190,15 @@ def _check_fits(model, input_shape, num_classes, source) -> None:
             model.train(was)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
-        raise UserError(f"the model does not accept {input_shape} inputs: {first}",
-                        "set data.channels / data.image_size to what the model expects") from exc
+        raise UserError(
+            f"the model does not accept {input_shape} inputs: {first}",
+            "set data.channels / data.image_size to what the model expects",
+        ) from exc
     if out.dim() != 2 or out.shape[1] < num_classes:
-        raise UserError(f"the model outputs {tuple(out.shape)} but the data has {num_classes} classes",
-                        f"{source or 'the model'} must be a classifier with at least {num_classes} outputs")
+        raise UserError(
+            f"the model outputs {tuple(out.shape)} but the data has {num_classes} classes",
+            f"{source or 'the model'} must be a classifier with at least {num_classes} outputs",
+        )
 
 
 def _render(console, result) -> None:
@@ -175,8 +209,15 @@ def _render(console, result) -> None:
     table.add_row("dense", "1.000", f"{d['macs']:,}", f"{d['params']:,}", f"{d['test_acc']:.2f}%", "", "")
     for a in result["arms"]:
         before = a["test_acc_before_finetune"]
-        table.add_row(a["arm"], f"{a['flops_ratio']:.3f}", f"{a['macs']:,}", f"{a['params']:,}",
-                      f"{a['test_acc']:.2f}%", "" if before is None else f"{before:.2f}%", str(a["epochs"]))
+        table.add_row(
+            a["arm"],
+            f"{a['flops_ratio']:.3f}",
+            f"{a['macs']:,}",
+            f"{a['params']:,}",
+            f"{a['test_acc']:.2f}%",
+            "" if before is None else f"{before:.2f}%",
+            str(a["epochs"]),
+        )
     console.print(table)
     c = result["checks"]
     console.print(

@@ -229,14 +229,22 @@ def compact_model(
     for r in graph.remaps:
         in_idx = plan.kept[r.src].nonzero().flatten()
         out_idx = plan.kept[r.dst].nonzero().flatten()
-        _set_module(net, r.module, ChannelRemap(net.get_submodule(r.module), in_idx, graph.spaces[r.src].size, out_idx))
-        remap_lines.append(f"remap {r.module} full_in={graph.spaces[r.src].size} in={len(in_idx)} out={len(out_idx)}")
+        _set_module(
+            net,
+            r.module,
+            ChannelRemap(net.get_submodule(r.module), in_idx, graph.spaces[r.src].size, out_idx),
+        )
+        remap_lines.append(
+            f"remap {r.module} full_in={graph.spaces[r.src].size} in={len(in_idx)} out={len(out_idx)}"
+        )
     block_lines = []
     for b in dead:
         block = net.get_submodule(b.path)
         shortcut = getattr(block, b.shortcut_attr) if b.shortcut_attr else None
         _set_module(net, b.path, ConstantBranchBlock(b.shortcut_attr, shortcut, consts[b.path], b.act))
-        block_lines.append(f"block {b.path} shortcut={b.shortcut_attr or '-'} act={b.act} channels={len(consts[b.path])}")
+        block_lines.append(
+            f"block {b.path} shortcut={b.shortcut_attr or '-'} act={b.act} channels={len(consts[b.path])}"
+        )
     model_was_training = model.training
     net.train(model_was_training)
     return net, _manifest(net, block_lines, remap_lines)
@@ -288,7 +296,10 @@ def apply_manifest(model: nn.Module, spec: dict) -> nn.Module:
     """
     text = spec.get("manifest") if isinstance(spec, dict) else None
     if not isinstance(text, str) or not text.startswith(MANIFEST_HEADER):
-        raise UserError("arch.rebuild has no GDP shape manifest", "the checkpoint was not written by vita prune --method gdp")
+        raise UserError(
+            "arch.rebuild has no GDP shape manifest",
+            "the checkpoint was not written by vita prune --method gdp",
+        )
     entries = []
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -299,27 +310,61 @@ def apply_manifest(model: nn.Module, spec: dict) -> nn.Module:
         try:
             current = model.get_submodule(path)
         except AttributeError:
-            raise UserError(f"shape manifest line {lineno}: the base model has no layer {path!r}",
-                            "the checkpoint's arch does not match the manifest") from None
+            raise UserError(
+                f"shape manifest line {lineno}: the base model has no layer {path!r}",
+                "the checkpoint's arch does not match the manifest",
+            ) from None
         if kind == "block":
             attr = None if fields.get("shortcut", "-") == "-" else fields["shortcut"]
             shortcut = getattr(current, attr) if attr else None
             const = torch.zeros(_int(fields, "channels", lineno))
             _set_module(model, path, ConstantBranchBlock(attr, shortcut, const, fields.get("act", "none")))
         elif kind == "remap":
-            _set_module(model, path, ChannelRemap(current, torch.zeros(_int(fields, "in", lineno), dtype=torch.long),
-                                                  _int(fields, "full_in", lineno),
-                                                  torch.zeros(_int(fields, "out", lineno), dtype=torch.long)))
+            _set_module(
+                model,
+                path,
+                ChannelRemap(
+                    current,
+                    torch.zeros(_int(fields, "in", lineno), dtype=torch.long),
+                    _int(fields, "full_in", lineno),
+                    torch.zeros(_int(fields, "out", lineno), dtype=torch.long),
+                ),
+            )
         elif kind == "conv":
             c_in, c_out, groups = (_int(fields, k, lineno) for k in ("in", "out", "groups"))
-            _set_module(model, path, nn.Conv2d(c_in, c_out, current.kernel_size, current.stride, current.padding,
-                                               current.dilation, groups, current.bias is not None, current.padding_mode))
+            _set_module(
+                model,
+                path,
+                nn.Conv2d(
+                    c_in,
+                    c_out,
+                    current.kernel_size,
+                    current.stride,
+                    current.padding,
+                    current.dilation,
+                    groups,
+                    current.bias is not None,
+                    current.padding_mode,
+                ),
+            )
         elif kind == "bn":
-            _set_module(model, path, nn.BatchNorm2d(_int(fields, "features", lineno), current.eps, current.momentum,
-                                                    current.affine, current.track_running_stats))
+            _set_module(
+                model,
+                path,
+                nn.BatchNorm2d(
+                    _int(fields, "features", lineno),
+                    current.eps,
+                    current.momentum,
+                    current.affine,
+                    current.track_running_stats,
+                ),
+            )
         elif kind == "linear":
-            _set_module(model, path, nn.Linear(_int(fields, "in", lineno), _int(fields, "out", lineno),
-                                               current.bias is not None))
+            _set_module(
+                model,
+                path,
+                nn.Linear(_int(fields, "in", lineno), _int(fields, "out", lineno), current.bias is not None),
+            )
         else:
             raise UserError(f"shape manifest line {lineno}: unknown entry {kind!r}")
     return model
@@ -330,11 +375,16 @@ def summarize_plan(graph: ChannelGraph, plan: KeepPlan) -> list[dict]:
     rows = []
     for s in graph.gated_spaces:
         sp = graph.spaces[s]
-        rows.append({"space": s, "readers": [c for c, _ in sp.consumers][:3], "channels": sp.size,
-                     "kept": int(plan.kept[s].sum())})
+        rows.append(
+            {
+                "space": s,
+                "readers": [c for c, _ in sp.consumers][:3],
+                "channels": sp.size,
+                "kept": int(plan.kept[s].sum()),
+            }
+        )
     return rows
 
 
 def macs_ratio(graph: ChannelGraph, plan: KeepPlan, dense: int) -> float:
     return hard_macs(graph, plan) / max(1, dense)
-

@@ -18,7 +18,9 @@ class GdpConfig:
     epochs: int = 10  # at most this many GDP epochs (stops early once the target is met and gates polarized)
     min_epochs: int = 1
     finetune_epochs: int = 2  # after compaction (train section's optimiser, cosine)
-    gate_init: float = 0.3  # x₀: g₀ = x₀²/(x₀²+ε₀) = 0.9 with ε₀ = 1e-2 [proposal: the notes' x₀ = 1 (g₀ = 0.99)
+    gate_init: float = (
+        0.3  # x₀: g₀ = x₀²/(x₀²+ε₀) = 0.9 with ε₀ = 1e-2 [proposal: the notes' x₀ = 1 (g₀ = 0.99)
+    )
     # leaves the penalty almost no grip in short schedules: its pull on x scales like ε/x³]
     gate_lr: float | None = None  # None: the train section's lr
     weight_lr: float | None = None  # weights' lr during the GDP phase; None: the train section's lr
@@ -33,9 +35,11 @@ class GdpConfig:
     lam_growth: float = 0.15  # λ ← λ·(1 + growth) at every controller check while hard FLOPs > target
     controller_every: int = 2  # optimiser steps between controller checks
     penalty: Literal["proximal", "autograd"] = "proximal"  # [proposal] see controller docstring
-    controller_signal: Literal["hard", "smooth"] = "hard"  # what λ is raised on: the hard FLOPs (the notes) or
+    controller_signal: Literal["hard", "smooth"] = (
+        "hard"  # what λ is raised on: the hard FLOPs (the notes) or
+    )
     # [proposal] the smoothed F̃ (reacts before gates cross τ, so λ overshoots less)
-    lam_backoff: bool = True  # [proposal] λ ← λ/(1 + growth) while the hard FLOPs are below ρ − 0.05
+    lam_backoff: bool = True  # [proposal] λ ← λ/(1 + growth)⁴ while the hard FLOPs are below ρ − 0.02
     # (the notes hold λ; the hard count lags the gates, so a held λ over-prunes in short schedules)
     freeze_bn: bool = False  # [proposal, off by default] BN uses running statistics during the GDP phase; with batch statistics
     # a gate vector's overall scale is normalised away by the consumer's BN, so the penalty could shrink a

@@ -5,7 +5,7 @@
   first meet the target (``"after_target"``);
 * every ``controller_every`` steps the hard FLOPs (gates thresholded at τ) are measured and
   λ ← λ·(1 + growth) while they exceed ρ·F_dense; λ is held once the target is reached, or (``lam_backoff``)
-  divided by the same factor while the FLOPs are more than 0.05 below the target;
+  divided by (1 + growth)⁴ while the FLOPs are more than 0.02 below the target;
 * ``penalty = "proximal"`` applies the FLOPs penalty as a semi-implicit step on the gate scalars after
   each optimiser step: with the bilinear term relaxed to per-space channel costs w_S = ∂F̃/∂n_S / F_dense
   (the other factor frozen at its current value), ``x ← x / (1 + lr·λ·w_S·2ε/(x²+ε)²)`` — the exact
@@ -24,8 +24,15 @@ from vita_cli.methods.gdp.graph import ChannelGraph
 
 
 class GdpController:
-    def __init__(self, cfg: GdpConfig, graph: ChannelGraph, bank: GateBank, dense_macs: int, total_steps: int,
-                 steps_per_epoch: int = 1):
+    def __init__(
+        self,
+        cfg: GdpConfig,
+        graph: ChannelGraph,
+        bank: GateBank,
+        dense_macs: int,
+        total_steps: int,
+        steps_per_epoch: int = 1,
+    ):
         self.cfg, self.graph, self.bank = cfg, graph, bank
         self.dense = float(dense_macs)
         self.target = cfg.flops_target * self.dense
@@ -96,6 +103,7 @@ class GdpController:
             else:
                 if self.reached_at is None:
                     self.reached_at = step
-                if self.cfg.lam_backoff and ratio < self.cfg.flops_target - 0.05:
-                    self.lam /= 1 + self.cfg.lam_growth
+                if self.cfg.lam_backoff and ratio < self.cfg.flops_target - 0.02:
+                    # gates already in the basin keep closing for a while: back off faster than λ grew
+                    self.lam /= (1 + self.cfg.lam_growth) ** 4
         self.bank.eps = self.eps_at(step)

@@ -73,12 +73,20 @@ def gdp_phase(
     """Train weights and gates with the FLOPs penalty until the target is met and gates polarize."""
     device = torch.device(device)
     bank.to(device)
-    phase_cfg = dataclasses.replace(train_cfg, epochs=cfg.epochs, schedule=cfg.schedule, warmup_epochs=0, milestones=[],
-                                    lr=cfg.weight_lr or train_cfg.lr)
+    phase_cfg = dataclasses.replace(
+        train_cfg,
+        epochs=cfg.epochs,
+        schedule=cfg.schedule,
+        warmup_epochs=0,
+        milestones=[],
+        lr=cfg.weight_lr or train_cfg.lr,
+    )
     steps_per_epoch = len(train_loader)
     if phase_cfg.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, phase_cfg.max_steps_per_epoch)
-    controller = GdpController(cfg, graph, bank, dense_macs(graph), cfg.epochs * steps_per_epoch, steps_per_epoch)
+    controller = GdpController(
+        cfg, graph, bank, dense_macs(graph), cfg.epochs * steps_per_epoch, steps_per_epoch
+    )
     gate_lr = cfg.gate_lr if cfg.gate_lr is not None else train_cfg.lr
     groups = [{"params": list(bank.parameters()), "weight_decay": 0.0, "lr": gate_lr}]
     snapshots = [bank.all_values()]
@@ -108,14 +116,32 @@ def gdp_phase(
             f"gdp epoch {epoch}: hard FLOPs {ratio:.3f} of dense (target {cfg.flops_target:g})  "
             f"λ={controller.lam:.3g}  ε={bank.eps:.2g}  {histogram_summary(values, cfg.tau)}"
         )
-        stop = (epoch >= cfg.min_epochs and ratio <= cfg.flops_target and polar <= cfg.polarized_tol
-                and (cfg.eps_schedule == "geometric" or controller.annealed))
-        return {"hard_flops_ratio": ratio, "lam": controller.lam, "eps": bank.eps, "mid_gates": polar, "stop": stop}
+        stop = (
+            epoch >= cfg.min_epochs
+            and ratio <= cfg.flops_target
+            and polar <= cfg.polarized_tol
+            and (cfg.eps_schedule == "geometric" or controller.annealed)
+        )
+        return {
+            "hard_flops_ratio": ratio,
+            "lam": controller.lam,
+            "eps": bank.eps,
+            "mid_gates": polar,
+            "stop": stop,
+        }
 
     with GateHooks(model, graph, bank):
         result = fit(
-            model, train_loader, val_loader, phase_cfg, device, reporter,
-            loss_fn=loss_fn, batch_hook=batch_hook, epoch_callback=epoch_callback, extra_param_groups=groups,
+            model,
+            train_loader,
+            val_loader,
+            phase_cfg,
+            device,
+            reporter,
+            loss_fn=loss_fn,
+            batch_hook=batch_hook,
+            epoch_callback=epoch_callback,
+            extra_param_groups=groups,
         )
     return PhaseResult(result.history, snapshots, len(result.history), controller.lam, bank.eps)
 
@@ -135,8 +161,14 @@ def finalize(
     plan = resolve_keep(graph, on)
     gates = bank.values()
     compact, manifest = compact_model(model, graph, gates, plan)
-    out = Compacted(compact, manifest, plan, hard_macs(graph, plan),
-                    conv_linear_macs(compact, graph.input_shape), forced=forced)
+    out = Compacted(
+        compact,
+        manifest,
+        plan,
+        hard_macs(graph, plan),
+        conv_linear_macs(compact, graph.input_shape),
+        forced=forced,
+    )
     if check_images is not None:
         out.max_logit_diff = logit_gap(model, graph, bank, compact, check_images)
     return out
@@ -164,8 +196,16 @@ def gated_accuracy(model, graph, bank, loader, device) -> float:
         return evaluate(model, loader, device).accuracy
 
 
-def train_plain(model, train_loader, val_loader, train_cfg: TrainConfig, epochs: int, device, reporter=SILENT,
-                loss_fn=None):
+def train_plain(
+    model,
+    train_loader,
+    val_loader,
+    train_cfg: TrainConfig,
+    epochs: int,
+    device,
+    reporter=SILENT,
+    loss_fn=None,
+):
     """Ordinary training for ``epochs`` epochs with the train section's optimiser (cosine unless set)."""
     if epochs <= 0:
         return []
@@ -240,7 +280,9 @@ def run_baseline(
             loss = F.cross_entropy(logits, labels, label_smoothing=train_cfg.label_smoothing)
             return loss + B.slimming_penalty(bns, cfg.slimming_l1), logits
 
-        train_plain(model, loaders.train, loaders.val, train_cfg, cfg.epochs, device, reporter, loss_fn=sparse_loss)
+        train_plain(
+            model, loaders.train, loaders.val, train_cfg, cfg.epochs, device, reporter, loss_fn=sparse_loss
+        )
         on = B.global_threshold_masks(graph, B.slimming_scores(model, graph), target)
         compact, manifest, plan = _compact_arm(model, graph, on, kind)
         before = evaluate(compact, loaders.test, device).accuracy
@@ -249,9 +291,18 @@ def run_baseline(
     else:
         raise ValueError(f"unknown baseline {kind!r}")
     macs = hard_macs(graph, plan)
-    return Arm(kind, compact, manifest, macs / dense_macs(graph), macs, param_count(compact),
-               evaluate(compact, loaders.test, device).accuracy, before, epochs,
-               {"dead_blocks": plan.dead_blocks})
+    return Arm(
+        kind,
+        compact,
+        manifest,
+        macs / dense_macs(graph),
+        macs,
+        param_count(compact),
+        evaluate(compact, loaders.test, device).accuracy,
+        before,
+        epochs,
+        {"dead_blocks": plan.dead_blocks},
+    )
 
 
 def run_gdp_arm(
@@ -291,6 +342,16 @@ def run_gdp_arm(
         "final_lambda": phase.final_lam,
         "final_eps": phase.final_eps,
     }
-    arm = Arm("gdp", comp.model, comp.manifest, comp.macs_formula / dense, comp.macs_formula,
-              param_count(comp.model), acc_ft, acc_compact, phase.epochs_run + cfg.finetune_epochs, checks)
+    arm = Arm(
+        "gdp",
+        comp.model,
+        comp.manifest,
+        comp.macs_formula / dense,
+        comp.macs_formula,
+        param_count(comp.model),
+        acc_ft,
+        acc_compact,
+        phase.epochs_run + cfg.finetune_epochs,
+        checks,
+    )
     return arm, phase, comp, checks

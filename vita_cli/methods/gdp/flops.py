@@ -81,7 +81,9 @@ def smooth_counts(graph: ChannelGraph, gates: dict[int, torch.Tensor]) -> dict[i
         src = eff[r.src]
         keep_prob = torch.ones_like(src)
         idx = torch.tensor([i for i in r.index if i >= 0], dtype=torch.long, device=src.device)
-        dst_idx = torch.tensor([j for j, i in enumerate(r.index) if i >= 0], dtype=torch.long, device=src.device)
+        dst_idx = torch.tensor(
+            [j for j, i in enumerate(r.index) if i >= 0], dtype=torch.long, device=src.device
+        )
         keep_prob = keep_prob.index_put((idx,), 1 - eff[r.dst][dst_idx])
         eff[r.src] = 1 - (1 - src) * keep_prob
     out = {}
@@ -95,7 +97,11 @@ def smooth_macs(graph: ChannelGraph, gates: dict[int, torch.Tensor]) -> torch.Te
     n = smooth_counts(graph, gates)
     total = 0.0
     for lay in graph.layers:
-        term = lay.coeff * n[lay.in_space] if lay.kind == "dw" else lay.coeff * n[lay.in_space] * n[lay.out_space]
+        term = (
+            lay.coeff * n[lay.in_space]
+            if lay.kind == "dw"
+            else lay.coeff * n[lay.in_space] * n[lay.out_space]
+        )
         total = total + term
     return total if isinstance(total, torch.Tensor) else torch.tensor(total)
 

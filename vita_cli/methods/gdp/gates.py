@@ -26,7 +26,10 @@ class GateBank(nn.Module):
         super().__init__()
         self.space_ids = list(graph.gated_spaces)
         self.x = nn.ParameterDict(
-            {self.key(s): nn.Parameter(torch.full((graph.spaces[s].size,), float(init))) for s in self.space_ids}
+            {
+                self.key(s): nn.Parameter(torch.full((graph.spaces[s].size,), float(init)))
+                for s in self.space_ids
+            }
         )
         self.eps = float(eps)
 

@@ -29,16 +29,48 @@ import torch.nn.functional as F
 from vita_cli.core.errors import UserError
 
 _ACT_MODULES = (
-    nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.SiLU, nn.GELU, nn.LeakyReLU, nn.ELU, nn.Hardswish, nn.Tanh, nn.Sigmoid,
-    nn.Mish, nn.PReLU,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.Hardtanh,
+    nn.SiLU,
+    nn.GELU,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.Hardswish,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.Mish,
+    nn.PReLU,
 )
 _SAME_SPACE_MODULES = _ACT_MODULES + (
-    nn.Dropout, nn.Dropout2d, nn.Identity, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
+    nn.Dropout,
+    nn.Dropout2d,
+    nn.Identity,
+    nn.MaxPool2d,
+    nn.AvgPool2d,
+    nn.AdaptiveAvgPool2d,
+    nn.AdaptiveMaxPool2d,
 )
 _SAME_SPACE_FUNCTIONS = {
-    F.relu, torch.relu, F.relu6, F.hardtanh, F.silu, F.gelu, F.leaky_relu, F.elu, F.hardswish, torch.tanh,
-    torch.sigmoid, F.dropout, F.dropout2d, F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d,
-    F.adaptive_max_pool2d, F.interpolate, torch.Tensor.contiguous,
+    F.relu,
+    torch.relu,
+    F.relu6,
+    F.hardtanh,
+    F.silu,
+    F.gelu,
+    F.leaky_relu,
+    F.elu,
+    F.hardswish,
+    torch.tanh,
+    torch.sigmoid,
+    F.dropout,
+    F.dropout2d,
+    F.max_pool2d,
+    F.avg_pool2d,
+    F.adaptive_avg_pool2d,
+    F.adaptive_max_pool2d,
+    F.interpolate,
+    torch.Tensor.contiguous,
 }
 _SAME_SPACE_METHODS = {"relu", "relu_", "sigmoid", "tanh", "contiguous", "clone", "float", "to", "detach"}
 _ADD_FUNCTIONS = {operator.add, operator.iadd, torch.add}
@@ -149,7 +181,9 @@ class _UnionFind:
         if ra == rb:
             return ra
         if self.size[ra] != self.size[rb]:
-            raise UserError(f"GDP cannot handle {where}: it adds tensors with {self.size[ra]} and {self.size[rb]} channels")
+            raise UserError(
+                f"GDP cannot handle {where}: it adds tensors with {self.size[ra]} and {self.size[rb]} channels"
+            )
         self.parent[rb] = ra
         return ra
 
@@ -336,7 +370,10 @@ class _Builder:
         shape_in, shape_out = _shape(node.args[0]), _shape(node)
         index = probe_channel_map(module, shape_in, shape_out) if shape_in and shape_out else None
         if src.vec or index is None:
-            self.fail(name, f"{type(module).__name__} is a custom parameter-free layer that does not just re-index channels")
+            self.fail(
+                name,
+                f"{type(module).__name__} is a custom parameter-free layer that does not just re-index channels",
+            )
         if index == list(range(shape_in[1])):
             self.info[node] = _Info(src.space)
             return
@@ -352,7 +389,11 @@ class _Builder:
                 self.fail(where, "reshapes a flattened tensor")
             self.info[node] = _Info(src.space, True, src.repeat)
             return
-        if len(shape_in) != 4 or len(shape_out) != 2 or shape_out[1] != shape_in[1] * shape_in[2] * shape_in[3]:
+        if (
+            len(shape_in) != 4
+            or len(shape_out) != 2
+            or shape_out[1] != shape_in[1] * shape_in[2] * shape_in[3]
+        ):
             self.fail(where, f"reshape {shape_in}→{shape_out} mixes channels with the batch or splits them")
         self.info[node] = _Info(src.space, True, shape_in[2] * shape_in[3])
 
@@ -376,7 +417,10 @@ class _Builder:
             if len(tensors) == 1:
                 self.info[node] = self.info[tensors[0]]
                 return
-            self.fail(where, "multiplies two feature maps (e.g. squeeze-excitation): channel scaling by data is not supported")
+            self.fail(
+                where,
+                "multiplies two feature maps (e.g. squeeze-excitation): channel scaling by data is not supported",
+            )
         if fn in _SAME_SPACE_FUNCTIONS:
             self.info[node] = self.tensor_arg(node)
             return
@@ -447,14 +491,20 @@ class _Builder:
         for raw, why in self.pinned.items():
             sp = space(raw)
             sp.pinned = sp.pinned or why
-        layers = [Layer(la.name, la.kind, find(la.in_space), find(la.out_space), la.coeff, la.repeat) for la in self.layers]
+        layers = [
+            Layer(la.name, la.kind, find(la.in_space), find(la.out_space), la.coeff, la.repeat)
+            for la in self.layers
+        ]
         remaps = [Remap(r.module, find(r.src), find(r.dst), r.index) for r in self.remaps]
         for r in remaps:
             if spaces[r.src].pinned and not spaces[r.dst].pinned:
                 spaces[r.dst].pinned = f"re-indexed copy of {spaces[r.src].pinned}"
         # a remap target inherits nothing else; a space reached only through remaps has no producer of its own
-        kept = {s: sp for s, sp in spaces.items() if sp.producers or sp.consumers or sp.pinned or
-                any(r.src == s or r.dst == s for r in remaps)}
+        kept = {
+            s: sp
+            for s, sp in spaces.items()
+            if sp.producers or sp.consumers or sp.pinned or any(r.src == s or r.dst == s for r in remaps)
+        }
         return ChannelGraph(kept, layers, remaps, [], ())
 
 
@@ -522,11 +572,21 @@ def _find_blocks(model: nn.Module, graph: ChannelGraph) -> list[Block]:
             owned = set(branch_full)
             if not set(inner.producers) <= owned or not {c for c, _ in inner.consumers} <= owned:
                 break
-            if any(n in conv_names and graph.layer(n).in_space == lay.in_space and n != lay.name for n in owned):
+            if any(
+                n in conv_names and graph.layer(n).in_space == lay.in_space and n != lay.name for n in owned
+            ):
                 break
             blocks.append(
-                Block(path, lay.name, f"{path}.{last_bn}" if last_bn else None, lay.in_space, lay.out_space,
-                      branch_full, shortcut_attr, act)
+                Block(
+                    path,
+                    lay.name,
+                    f"{path}.{last_bn}" if last_bn else None,
+                    lay.in_space,
+                    lay.out_space,
+                    branch_full,
+                    shortcut_attr,
+                    act,
+                )
             )
             break
     return blocks

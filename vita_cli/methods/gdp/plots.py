@@ -26,8 +26,13 @@ def plot_polarization(snapshots: list[torch.Tensor], path: str | Path, tau: floa
     left.axvspan(tau, 0.5, color="grey", alpha=0.15, label=f"({tau:g}, 0.5)")
     left.legend(fontsize=8)
     grid = np.stack([np.histogram(s.numpy(), bins=bins)[0] for s in snapshots], axis=1)
-    im = right.imshow(np.log10(1 + grid), aspect="auto", origin="lower", extent=(-0.5, len(snapshots) - 0.5, 0, 1),
-                      cmap="viridis")
+    im = right.imshow(
+        np.log10(1 + grid),
+        aspect="auto",
+        origin="lower",
+        extent=(-0.5, len(snapshots) - 0.5, 0, 1),
+        cmap="viridis",
+    )
     right.set_xlabel("epoch")
     right.set_ylabel("gate value")
     right.set_title("gate histogram per epoch (log10(1+count))", fontsize=9)
