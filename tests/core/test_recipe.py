@@ -4,7 +4,15 @@ from typing import Literal
 import pytest
 
 from vita_cli.core.errors import UserError
-from vita_cli.core.recipe import apply_overrides, from_dict, list_recipes, load_recipe, read_yaml, schema_for, recipe_dir_of
+from vita_cli.core.recipe import (
+    apply_overrides,
+    from_dict,
+    list_recipes,
+    load_recipe,
+    read_yaml,
+    recipe_dir_of,
+    schema_for,
+)
 
 
 @dataclass
@@ -41,7 +49,12 @@ def test_unknown_key_lists_valid_keys():
 
 @pytest.mark.parametrize(
     "data,needle",
-    [({"inner": {"steps": "many"}}, "inner.steps"), ({"mode": "c"}, "mode"), ({"sizes": 3}, "sizes"), ({"name": True}, "name")],
+    [
+        ({"inner": {"steps": "many"}}, "inner.steps"),
+        ({"mode": "c"}, "mode"),
+        ({"sizes": 3}, "sizes"),
+        ({"name": True}, "name"),
+    ],
 )
 def test_wrong_types_are_user_errors(data, needle):
     with pytest.raises(UserError) as exc:

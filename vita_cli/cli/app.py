@@ -29,7 +29,9 @@ def _version(value: bool):
 
 @app.callback()
 def root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ):
     """Efficient, robust and trustworthy deep learning methods as command-line tools."""
 

@@ -14,9 +14,10 @@ import json
 import sys
 import traceback
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -95,16 +96,23 @@ class Session:
 
 
 DeviceOpt = Annotated[
-    str, typer.Option("--device", help="auto | cpu | cuda | cuda:N (auto picks CUDA when present).", rich_help_panel=PANEL)
+    str,
+    typer.Option(
+        "--device", help="auto | cpu | cuda | cuda:N (auto picks CUDA when present).", rich_help_panel=PANEL
+    ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.", rich_help_panel=PANEL)]
 OutOpt = Annotated[
     Path | None,
     typer.Option("--out", help="Run directory (default runs/<verb>/<timestamp>).", rich_help_panel=PANEL),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable result on stdout.", rich_help_panel=PANEL)]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Machine-readable result on stdout.", rich_help_panel=PANEL)
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.", rich_help_panel=PANEL)]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks on errors.", rich_help_panel=PANEL)]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show tracebacks on errors.", rich_help_panel=PANEL)
+]
 
 _COMMON = [
     ("device", DeviceOpt, "auto"),

@@ -34,7 +34,9 @@ def _first_comment(path: Path) -> str:
 @recipes_app.command("list", help="List the shipped recipes with the command that runs each.")
 @verb_command("recipes")
 def list_cmd(session: Session):
-    rows = [{"name": name, "path": str(path), "command": _first_comment(path)} for name, path in list_recipes()]
+    rows = [
+        {"name": name, "path": str(path), "command": _first_comment(path)} for name, path in list_recipes()
+    ]
 
     def render(console):
         table = Table("recipe", "command")
@@ -77,7 +79,9 @@ def copy_cmd(
 @verb_command("recipes")
 def validate_cmd(
     file: Annotated[str, typer.Argument(help="Recipe path or name.")],
-    verb: Annotated[str | None, typer.Option(help="Schema to check against (default: the file's folder).")] = None,
+    verb: Annotated[
+        str | None, typer.Option(help="Schema to check against (default: the file's folder).")
+    ] = None,
     session: Session = None,
 ):
     path = find_recipe(file)

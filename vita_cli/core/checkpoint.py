@@ -64,7 +64,9 @@ def atomic_write(path: str | Path, write) -> Path:
     return path
 
 
-def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any] | None = None
+) -> Path:
     clean = {}
     for name, t in tensors.items():
         if not isinstance(t, torch.Tensor):
@@ -92,7 +94,9 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get(META_KEY)
     except (SafetensorError, OSError, ValueError) as exc:
-        raise UserError(f"{path} is not a readable safetensors file: {exc}", "the file may be truncated") from exc
+        raise UserError(
+            f"{path} is not a readable safetensors file: {exc}", "the file may be truncated"
+        ) from exc
     return json.loads(raw) if raw else {}
 
 
@@ -107,11 +111,16 @@ def load_checkpoint(path: str | Path, verify: bool = True) -> Checkpoint:
         try:
             tensors = load_file(str(path))
         except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-            raise UserError(f"corrupt checkpoint {path}: {str(exc).splitlines()[0]}", "re-create or re-download it") from exc
+            raise UserError(
+                f"corrupt checkpoint {path}: {str(exc).splitlines()[0]}", "re-create or re-download it"
+            ) from exc
         meta = read_metadata(path)
         expected = meta.get("sha256")
         if verify and expected and tensors_sha256(tensors) != expected:
-            raise UserError(f"checkpoint {path} failed its integrity check (sha256 mismatch)", "the file was modified or damaged")
+            raise UserError(
+                f"checkpoint {path} failed its integrity check (sha256 mismatch)",
+                "the file was modified or damaged",
+            )
         return Checkpoint(tensors, meta, path)
     return Checkpoint(load_torch_state(path), {}, path)
 

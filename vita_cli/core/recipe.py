@@ -65,7 +65,9 @@ def recipes_root() -> Path:
     for candidate in (here.parents[2] / "recipes", here.parents[1] / "recipes"):
         if candidate.is_dir():
             return candidate
-    raise UserError("cannot find the recipes directory", "install vita from its source tree (pip install -e .)")
+    raise UserError(
+        "cannot find the recipes directory", "install vita from its source tree (pip install -e .)"
+    )
 
 
 def list_recipes() -> list[tuple[str, Path]]:
@@ -77,7 +79,9 @@ def find_recipe(name_or_path: str | Path) -> Path:
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml"):
         if not p.is_file():
-            raise UserError(f"recipe file not found: {p}", "check the path, or use a name from `vita recipes list`")
+            raise UserError(
+                f"recipe file not found: {p}", "check the path, or use a name from `vita recipes list`"
+            )
         return p
     candidate = recipes_root() / f"{name_or_path}.yaml"
     if candidate.is_file():
@@ -200,7 +204,7 @@ def _coerce(tp, value, key: str):
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise UserError(f"recipe key {key}: expected {len(args)} values, got {len(value)}")
-            return tuple(_coerce(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+            return tuple(_coerce(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True)))
         item = args[0] if args else Any
         out = [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
         return tuple(out) if origin is tuple else out
@@ -265,4 +269,3 @@ def load_recipe(name_or_path: str | Path, schema: type | None = None, overrides:
 
 def recipe_from_dict(schema: type, data: dict, overrides: list[str] | None = None):
     return from_dict(schema, apply_overrides(data, overrides))
-
