@@ -204,7 +204,9 @@ def _coerce(tp, value, key: str):
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise UserError(f"recipe key {key}: expected {len(args)} values, got {len(value)}")
-            return tuple(_coerce(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True)))
+            return tuple(
+                _coerce(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True))
+            )
         item = args[0] if args else Any
         out = [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
         return tuple(out) if origin is tuple else out
