@@ -38,12 +38,10 @@ def signed(tmp_path_factory):
         ticket,
         "--payload",
         "acme-2026",
+        "--out",
+        d / "signed.safetensors",  # the form: --out names the signed ticket
         "--signature",
         d / "sig.json",
-        "--signed",
-        d / "signed.safetensors",
-        "--out",
-        d / "run",
         "--json",
         *TINY,
     )
@@ -56,7 +54,7 @@ def test_sign_keeps_sparsity_and_decodes(signed):
     assert out["live_weights_before"] == out["live_weights_after"]
     assert out["qr_decoded"] == "acme-2026" and out["qr_bit_error_rate"] == 0.0
     assert (d / "sig.mask.safetensors").is_file() and (d / "sig.triggers.safetensors").is_file()
-    assert (d / "run" / "qr.png").is_file()
+    assert (d / "signed.run" / "qr.png").is_file()
 
 
 def test_verify_signed_exit_0_and_unsigned_exit_1(signed):

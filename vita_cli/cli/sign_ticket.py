@@ -1,6 +1,6 @@
 """``vita sign-ticket``: write an ownership signature into a lottery ticket (QR in the mask + trigger set).
 
-vita sign-ticket ticket.safetensors --payload acme-2026 --signature sig.json --signed signed.safetensors
+vita sign-ticket ticket.safetensors --payload acme-2026 --out signed.safetensors --signature sig.json
 """
 
 from pathlib import Path
@@ -64,6 +64,11 @@ def register(app):
         from vita_cli.methods.ticket.signature import write_signature
         from vita_cli.models import save_model
 
+        if session.out is not None and session.out.suffix == ".safetensors" and signed is None:
+            # `--out signed.safetensors` (the form the issue documents) names the signed ticket;
+            # the run directory then sits beside it
+            signed = session.out
+            session.out = session.out.with_name(session.out.stem + ".run")
         extra = list(overrides or [])
         if trigger_set is not None:
             extra.append(f"sign.trigger_set={str(trigger_set).lower()}")
