@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export MPLBACKEND := Agg
 PYTEST_ARGS ?=
 
-.PHONY: system-deps venv demo test test-all bench lint clean
+.PHONY: system-deps venv demo test test-all bench lint clean pipeline-ticket
 
 # One shared target for apt packages; skips apt-get entirely when everything is present.
 system-deps:
@@ -46,6 +46,18 @@ bench: system-deps venv
 lint: venv
 	$(VENV)/bin/ruff check vita_cli tests benchmarks
 	$(VENV)/bin/ruff format --check vita_cli tests benchmarks
+
+# A shell pipeline: find a ticket, sign it, and branch on verify-ticket's exit code
+# (0 verified, 1 not verified, 2 bad input). Tiny recipes: a smoke run of the whole chain.
+PIPE := runs/pipeline-ticket
+pipeline-ticket: system-deps venv
+	$(VITA) prune --method imp --recipe prune/imp-tiny "model.options={width: 16}" --out $(PIPE)/imp --quiet
+	$(VITA) sign-ticket $(PIPE)/imp/ticket.safetensors --payload acme-2026 --recipe ticket/tiny \
+	  --out $(PIPE)/signed.safetensors --signature $(PIPE)/sig.json --quiet
+	@if $(VITA) verify-ticket $(PIPE)/signed.safetensors --signature $(PIPE)/sig.json --json > $(PIPE)/verdict.json; \
+	then echo "signed ticket: ownership verified"; else echo "signed ticket: NOT verified"; exit 1; fi
+	@if $(VITA) verify-ticket $(PIPE)/imp/ticket.safetensors --signature $(PIPE)/sig.json --quiet > /dev/null; \
+	then echo "unsigned ticket verified: false positive"; exit 1; else echo "unsigned ticket: not verified (as expected)"; fi
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache
