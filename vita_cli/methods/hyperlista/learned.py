@@ -18,6 +18,7 @@ from diverging on short schedules).
 
 from __future__ import annotations
 
+import abc
 import copy
 import math
 from dataclasses import dataclass, field
@@ -35,14 +36,15 @@ from vita_cli.methods.hyperlista.shrink import (
 )
 
 
-class Unrolled(nn.Module):
+class Unrolled(nn.Module, abc.ABC):
     """K layers; ``forward(b, depth)`` returns the iterates x^1..x^depth."""
 
     layers: int
     matrix_model = False  # True: every parameter trains at Schedule.lr_matrix (LISTA, LISTA-CP)
 
+    @abc.abstractmethod
     def layer_parameters(self, k: int) -> list[nn.Parameter]:
-        raise NotImplementedError
+        """The parameters that belong to layer k."""
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return []
@@ -54,8 +56,9 @@ class Unrolled(nn.Module):
             for new, old in zip(self.layer_parameters(k), self.layer_parameters(k - 1), strict=True):
                 new.copy_(old)
 
+    @abc.abstractmethod
     def step(self, k: int, x: torch.Tensor, x_prev: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Layer k's update of x (x_prev is the previous iterate, for momentum)."""
 
     def forward(self, b: torch.Tensor, depth: int | None = None) -> list[torch.Tensor]:
         depth = self.layers if depth is None else depth
