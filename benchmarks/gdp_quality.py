@@ -67,7 +67,9 @@ def main(argv=None):
                 model = copy.deepcopy(dense)
                 graph = build_channel_graph(model, shape)
                 if arm_name == "gdp":
-                    arm, phase, _, checks = engine.run_gdp_arm(model, graph, loaders, cfg, rec.train, "cpu")
+                    arm, phase, _, checks = engine.run_gdp_arm(
+                        model, graph, loaders, cfg, rec.train, "cpu", budget=cfg.epochs + cfg.finetune_epochs
+                    )
                     extra = {
                         k: checks[k]
                         for k in (

@@ -313,8 +313,13 @@ def run_gdp_arm(
     train_cfg: TrainConfig,
     device,
     reporter: Reporter = SILENT,
+    budget: int | None = None,
 ) -> tuple[Arm, PhaseResult, Compacted, dict]:
-    """GDP on ``model`` (modified in place): gate phase, threshold, fold + remove, verify, fine-tune."""
+    """GDP on ``model`` (modified in place): gate phase, threshold, fold + remove, verify, fine-tune.
+
+    ``budget``: total epochs after the dense model; when the gate phase stops early (target met and gates
+    polarized) the fine-tune gets the rest, ``budget − epochs run``, instead of ``cfg.finetune_epochs``.
+    """
     bank = GateBank(graph, cfg.gate_init, cfg.eps_start)
     phase = gdp_phase(model, graph, bank, loaders.train, loaders.val, cfg, train_cfg, device, reporter)
     acc_gated = gated_accuracy(model, graph, bank, loaders.test, device)
@@ -323,7 +328,8 @@ def run_gdp_arm(
     comp = finalize(model, graph, bank, cfg, check)
     acc_thresholded = gated_accuracy(model, graph, bank, loaders.test, device)
     acc_compact = evaluate(comp.model, loaders.test, device).accuracy
-    train_plain(comp.model, loaders.train, loaders.val, train_cfg, cfg.finetune_epochs, device, reporter)
+    ft_epochs = cfg.finetune_epochs if budget is None else max(0, budget - phase.epochs_run)
+    train_plain(comp.model, loaders.train, loaders.val, train_cfg, ft_epochs, device, reporter)
     acc_ft = evaluate(comp.model, loaders.test, device).accuracy
     dense = dense_macs(graph)
     checks = {
@@ -351,7 +357,7 @@ def run_gdp_arm(
         param_count(comp.model),
         acc_ft,
         acc_compact,
-        phase.epochs_run + cfg.finetune_epochs,
+        phase.epochs_run + ft_epochs,
         checks,
     )
     return arm, phase, comp, checks
