@@ -163,7 +163,7 @@ def score_points(
     layers: int,
     symmetric: bool = False,
     mag_ratio: float = 0.0,
-    chunk: int = 16,
+    chunk: int = 4,
     reporter: Reporter = SILENT,
     description: str = "grid search",
 ) -> torch.Tensor:
@@ -199,7 +199,7 @@ def _result(points, scores, x_true, count) -> SearchResult:
     return SearchResult(best, float(scores[i]), float(nmse_db(scores[i] * count, x_true)), points, scores)
 
 
-def grid_search(axes, b, x_true, ops, layers, symmetric=False, mag_ratio=0.0, chunk=16, reporter=SILENT):
+def grid_search(axes, b, x_true, ops, layers, symmetric=False, mag_ratio=0.0, chunk=4, reporter=SILENT):
     """Exhaustive search over the product of ``axes`` (dict name -> values)."""
     points = grid_points(axes)
     scores = score_points(points, b, x_true, ops, layers, symmetric, mag_ratio, chunk, reporter)
@@ -215,7 +215,7 @@ def random_search(
     layers,
     symmetric=False,
     mag_ratio=0.0,
-    chunk=16,
+    chunk=4,
     rounds: int = 2,
     seed: int = 0,
     reporter=SILENT,
