@@ -62,15 +62,20 @@ def support_selection_shrink(v: torch.Tensor, theta: torch.Tensor, fraction: tor
     needs_quantile = k_above <= above_theta
     if not bool(needs_quantile.any()):
         return torch.where(mag >= theta, v, soft_threshold(v, theta))
-    depth = int(torch.where(needs_quantile, k_below, torch.ones_like(k_below)).max())
-    top = mag.topk(min(depth, n), dim=-1, sorted=True).values
-    idx_low = torch.where(needs_quantile, k_below - 1, torch.zeros_like(k_below)).clamp(max=top.shape[-1] - 1)
-    idx_high = torch.where(needs_quantile, k_above - 1, torch.zeros_like(k_above))
-    low = top.gather(-1, idx_low.unsqueeze(-1))
-    high = top.gather(-1, idx_high.unsqueeze(-1))
-    cutoff = torch.lerp(low, high, (rank - below).unsqueeze(-1).to(v.dtype))
-    cutoff = torch.where(needs_quantile.unsqueeze(-1), cutoff, torch.zeros_like(cutoff))
-    keep = (mag >= cutoff) & (mag >= theta)
+    # top-k only over the rows that need a quantile (often a minority), as deep as the deepest of them
+    batch_shape = mag.shape[:-1]
+    rank, below = rank.expand(batch_shape), below.expand(batch_shape)
+    k_below, k_above = k_below.expand(batch_shape), k_above.expand(batch_shape)
+    flat_mag = mag.reshape(-1, n)
+    rows = needs_quantile.reshape(-1).nonzero().squeeze(-1)
+    k_low, k_high = k_below.reshape(-1)[rows], k_above.reshape(-1)[rows]
+    top = flat_mag[rows].topk(min(int(k_low.max()), n), dim=-1, sorted=True).values
+    low = top.gather(-1, (k_low - 1).clamp(max=top.shape[-1] - 1).unsqueeze(-1))
+    high = top.gather(-1, (k_high - 1).unsqueeze(-1))
+    weight = (rank - below).reshape(-1)[rows].unsqueeze(-1).to(v.dtype)
+    cutoff = torch.zeros(flat_mag.shape[0], 1, dtype=v.dtype, device=v.device)
+    cutoff[rows] = torch.lerp(low, high, weight)
+    keep = (mag >= cutoff.reshape(*batch_shape, 1)) & (mag >= theta)
     return torch.where(keep, v, soft_threshold(v, theta))
 
 
