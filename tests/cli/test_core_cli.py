@@ -68,3 +68,9 @@ def test_options_survive_postponed_annotations(vita):
     # recipes.py uses `from __future__ import annotations`; its options must still be options
     r = vita("recipes", "validate", "--help")
     assert r.exit_code == 0 and "--verb" in r.stdout and "--device" in r.stdout
+
+
+def test_demo_only_unknown_name_is_exit_2(vita, tmp_path):
+    r = vita("demo", "--only", "hyperlista", "--only", "nope", "--out", str(tmp_path / "d"))
+    assert r.exit_code == 2
+    assert "no demo named nope" in r.stderr and "gdp_demo" in r.stderr

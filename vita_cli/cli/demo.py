@@ -10,8 +10,12 @@ import importlib
 import pkgutil
 import time
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from vita_cli.cli.common import Session, verb_command
+from vita_cli.core.errors import UserError
 
 
 def collect_demos() -> list[tuple[str, str, object]]:
@@ -29,12 +33,27 @@ def collect_demos() -> list[tuple[str, str, object]]:
 def register(app):
     @app.command("demo", help="Run every verb's quick demo on built-in data; write runs/demo/report.md.")
     @verb_command("demo")
-    def demo(session: Session):
+    def demo(
+        session: Session,
+        only: Annotated[
+            list[str] | None,
+            typer.Option("--only", help="Run only these demos (module names, e.g. hyperlista, gdp_demo)."),
+        ] = None,
+    ):
+        demos = collect_demos()
+        if only:
+            unknown = sorted(set(only) - {name for name, _, _ in demos})
+            if unknown:
+                raise UserError(
+                    f"no demo named {', '.join(unknown)}",
+                    f"choose from {', '.join(name for name, _, _ in demos)}",
+                )
+            demos = [d for d in demos if d[0] in only]
         if session.out is None:
             session.out = Path("runs/demo")
         root = session.run_dir.path
         sections, timings = [], {}
-        for name, title, fn in collect_demos():
+        for name, title, fn in demos:
             session.log(f"== demo: {title}")
             start = time.perf_counter()
             section = fn(session, root / name)

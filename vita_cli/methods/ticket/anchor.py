@@ -33,11 +33,16 @@ def anchor_loss_factory(
 
     def factory(net: nn.Module):
         param = dict(net.named_parameters())[layer]
-        mask = host_mask.to(param.device, torch.bool)
-        on_dev = on.to(param.device)
         criterion = nn.CrossEntropyLoss()
+        cache: dict = {}
 
         def loss_fn(model, images, labels):
+            # The trainer moves the network to its device after this factory ran: follow the parameter.
+            if cache.get("device") != param.device:
+                cache.update(
+                    device=param.device, mask=host_mask.to(param.device, torch.bool), on=on.to(param.device)
+                )
+            mask, on_dev = cache["mask"], cache["on"]
             logits = model(images)
             loss = criterion(logits, labels)
             live = param.detach().abs()[mask]
