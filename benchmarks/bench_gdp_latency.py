@@ -1,14 +1,18 @@
-"""CPU latency of a dense network vs its GDP-compacted version (batch 1 and 64), in one process.
+"""Latency of a dense network vs its GDP-compacted version (batch 1 and 64), in one process.
 
     .venv/bin/python benchmarks/bench_gdp_latency.py                       # ResNet-20 and ResNet-56, ρ = 0.5, 0.3
     .venv/bin/python benchmarks/bench_gdp_latency.py --compact runs/gdp/compact.safetensors
+    python benchmarks/bench_gdp_latency.py --device cuda                   # on a GPU
 
 Without ``--compact`` the compact networks are made by the GDP machinery from gates with random
 priorities, thresholded to the FLOPs target (what GDP prunes changes *which* layers shrink, not how a
 physically smaller dense conv runs). With ``--compact`` a real GDP checkpoint is timed against the
 dense architecture it was cut from. Dense and compact runs are interleaved, repeated many times, and
 the medians are compared: absolute times on a shared machine are inflated, ratios much less so.
-Prints a Markdown table; ``--json`` writes the numbers too.
+Each pair is timed in two runtimes: ``eager`` (the modules as saved) and ``torchscript`` (traced and
+frozen with ``torch.jit.freeze``, which folds BatchNorm into the convolutions and drops the Python
+per-module overhead: how a model is usually deployed on a CPU). Prints a Markdown table; ``--json``
+writes the numbers too.
 """
 
 from __future__ import annotations
@@ -41,39 +45,55 @@ def synthetic_compact(arch: dict, shape, rho: float, seed: int = 0):
 
 @torch.no_grad()
 def interleaved_latency(a, b, x, repeats: int, warmup: int = 3):
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
     for _ in range(warmup):
         a(x)
         b(x)
     ta, tb = [], []
     for _ in range(repeats):
         for model, store in ((a, ta), (b, tb)):
+            sync()
             start = time.perf_counter()
             model(x)
+            sync()
             store.append(time.perf_counter() - start)
     return (statistics.median(ta), statistics.median(tb)), (min(ta), min(tb))
 
 
-def measure(name, dense, compact, shape, repeats):
+@torch.no_grad()
+def frozen(model, x):
+    """TorchScript trace + freeze: BN folded into the convs, constants inlined, no Python overhead."""
+    return torch.jit.freeze(torch.jit.trace(model, x))
+
+
+def measure(name, dense, compact, shape, repeats, device="cpu", runtimes=("eager", "torchscript")):
     rows = []
     macs_d, macs_c = conv_linear_macs(dense, shape), conv_linear_macs(compact, shape)
+    dense, compact = dense.to(device), compact.to(device)
     for batch in (1, 64):
-        x = torch.randn(batch, *shape)
+        x = torch.randn(batch, *shape, device=device)
         reps = repeats if batch == 1 else max(5, repeats // 8)
-        (td, tc), (md, mc) = interleaved_latency(dense, compact, x, reps)
-        speedup, flops_gain = td / tc, macs_d / macs_c
-        rows.append(
-            {
-                "model": name,
-                "batch": batch,
-                "dense_ms": 1e3 * td,
-                "compact_ms": 1e3 * tc,
-                "flops_ratio": macs_c / macs_d,
-                "speedup": speedup,
-                "speedup_vs_flops": speedup / flops_gain,
-                "speedup_min": md / mc,
-                "repeats": reps,
-            }
-        )
+        for runtime in runtimes:
+            pair = (dense, compact) if runtime == "eager" else (frozen(dense, x), frozen(compact, x))
+            # the TorchScript profiling executor optimises a graph only after a few calls
+            warmup = 3 if runtime == "eager" else 10
+            (td, tc), (md, mc) = interleaved_latency(*pair, x, reps, warmup)
+            speedup, flops_gain = td / tc, macs_d / macs_c
+            rows.append(
+                {
+                    "model": name,
+                    "runtime": runtime,
+                    "device": str(device),
+                    "batch": batch,
+                    "dense_ms": 1e3 * td,
+                    "compact_ms": 1e3 * tc,
+                    "flops_ratio": macs_c / macs_d,
+                    "speedup": speedup,
+                    "speedup_vs_flops": speedup / flops_gain,
+                    "speedup_min": md / mc,
+                    "repeats": reps,
+                }
+            )
     return rows
 
 
@@ -84,6 +104,10 @@ def main(argv=None):
     parser.add_argument("--channels", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--runtimes", nargs="+", default=["eager", "torchscript"], choices=["eager", "torchscript"]
+    )
     parser.add_argument("--json", help="write the rows to this JSON file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -94,7 +118,13 @@ def main(argv=None):
         dense = build_model({k: v for k, v in loaded.arch.items() if k != "rebuild"}).eval()
         shape = (loaded.arch.get("in_channels", args.channels), args.image_size, args.image_size)
         rows += measure(
-            f"{loaded.arch['name']} (checkpoint)", dense, loaded.model.eval(), shape, args.repeats
+            f"{loaded.arch['name']} (checkpoint)",
+            dense,
+            loaded.model.eval(),
+            shape,
+            args.repeats,
+            args.device,
+            args.runtimes,
         )
     else:
         for depth in (20, 56):
@@ -106,16 +136,20 @@ def main(argv=None):
                     "shortcut": "A",
                 }
                 dense, compact = synthetic_compact(arch, shape, rho)
-                rows += measure(f"resnet{depth} ρ={rho}", dense, compact, shape, args.repeats)
-    print(f"CPU latency, torch threads = {args.threads}, input {shape}, median of interleaved repeats\n")
+                rows += measure(
+                    f"resnet{depth} ρ={rho}", dense, compact, shape, args.repeats, args.device, args.runtimes
+                )
+    where = f"CPU, torch threads = {args.threads}" if args.device == "cpu" else args.device
+    print(f"latency on {where}, input {shape}, median of interleaved repeats\n")
     print(
-        "| model | batch | dense ms | compact ms | FLOPs kept | speed-up (medians) | speed-up (minima) "
+        "| model | runtime | batch | dense ms | compact ms | FLOPs kept | speed-up (medians) | speed-up (minima) "
         "| speed-up / FLOPs gain |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['model']} | {r['batch']} | {r['dense_ms']:.2f} | {r['compact_ms']:.2f} | {r['flops_ratio']:.3f} "
+            f"| {r['model']} | {r['runtime']} | {r['batch']} | {r['dense_ms']:.2f} | {r['compact_ms']:.2f} "
+            f"| {r['flops_ratio']:.3f} "
             f"| {r['speedup']:.2f}× | {r['speedup_min']:.2f}× | {100 * r['speedup_vs_flops']:.0f}% |"
         )
     if args.json:

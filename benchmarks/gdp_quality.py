@@ -21,6 +21,7 @@ import statistics
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 
 
 def main(argv=None):
@@ -38,28 +39,51 @@ def main(argv=None):
     parser.add_argument("--recipe", default="prune/gdp-quality")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--rhos", type=float, nargs="+", default=[0.5, 0.3])
-    parser.add_argument("--arms", nargs="+", default=["gdp", "l1", "slimming", "uniform"])
+    parser.add_argument("--arms", nargs="*", default=["gdp", "l1", "slimming", "uniform"])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--dense-save", help="write the trained dense model here ({seed} is replaced); then run the arms"
+    )
+    parser.add_argument(
+        "--dense-load",
+        help="start every arm from this dense model ({seed} is replaced) instead of training one",
+    )
     parser.add_argument("--out", default="runs/gdp-quality")
+    parser.add_argument("--summarize", help="only print the summary table of this rows.jsonl")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
+    if args.summarize:
+        print(summarize([json.loads(line) for line in Path(args.summarize).read_text().splitlines()]))
+        return
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows_path = out / "rows.jsonl"
     rec, _ = load_recipe(args.recipe, PruneRecipe, args.overrides)
     base_cfg = from_dict(GdpConfig, dict(rec.gdp), "gdp")
+    device = torch.device(args.device)
     for seed in args.seeds:
         seed_everything(seed)
         loaders = build_loaders(rec.data, seed=seed)
         spec = arch_spec(rec.model, loaders.bundle)
-        dense = build_model(spec)
-        engine.train_plain(dense, loaders.train, loaders.val, rec.train, base_cfg.pretrain_epochs, "cpu")
-        dense_acc = evaluate(dense, loaders.test, "cpu").accuracy
+        dense = build_model(spec).to(device)
+        if args.arms == ["uniform"]:
+            pass  # width scaling trains from scratch: the dense model only gives the architecture
+        elif args.dense_load:
+            # Several processes can share one dense model per seed (the arms run in parallel on a GPU).
+            dense.load_state_dict(load_file(args.dense_load.format(seed=seed), device=str(device)))
+        else:
+            engine.train_plain(dense, loaders.train, loaders.val, rec.train, base_cfg.pretrain_epochs, device)
+            dense_acc = evaluate(dense, loaders.test, device).accuracy
+            _append(
+                rows_path,
+                {"seed": seed, "rho": 1.0, "arm": "dense", "test_acc": dense_acc, "flops_ratio": 1.0},
+            )
+            if args.dense_save:
+                state = {k: v.detach().contiguous() for k, v in dense.state_dict().items()}
+                save_file(state, args.dense_save.format(seed=seed))
         shape = (loaders.bundle.in_channels, loaders.bundle.image_size, loaders.bundle.image_size)
-        _append(
-            rows_path, {"seed": seed, "rho": 1.0, "arm": "dense", "test_acc": dense_acc, "flops_ratio": 1.0}
-        )
         for rho in args.rhos:
             cfg = dataclasses.replace(base_cfg, flops_target=rho)
             for arm_name in args.arms:
@@ -68,7 +92,7 @@ def main(argv=None):
                 graph = build_channel_graph(model, shape)
                 if arm_name == "gdp":
                     arm, phase, _, checks = engine.run_gdp_arm(
-                        model, graph, loaders, cfg, rec.train, "cpu", budget=cfg.epochs + cfg.finetune_epochs
+                        model, graph, loaders, cfg, rec.train, device, budget=cfg.epochs + cfg.finetune_epochs
                     )
                     extra = {
                         k: checks[k]
@@ -99,7 +123,7 @@ def main(argv=None):
                         loaders,
                         cfg,
                         rec.train,
-                        "cpu",
+                        device,
                         scratch_epochs=cfg.pretrain_epochs,
                     )
                     extra = {}
@@ -116,6 +140,8 @@ def main(argv=None):
                 }
                 _append(rows_path, row)
                 print(json.dumps(row), flush=True)
+    if args.dense_save and not args.arms:
+        return
     summary = summarize([json.loads(line) for line in rows_path.read_text().splitlines()])
     (out / "summary.md").write_text(summary)
     print(summary)
@@ -128,8 +154,9 @@ def _append(path: Path, row: dict) -> None:
 
 def summarize(rows: list[dict]) -> str:
     dense = [r["test_acc"] for r in rows if r["arm"] == "dense"]
+    head = f"dense test accuracy: {statistics.mean(dense):.2f}% (seeds: {len(dense)})" if dense else ""
     lines = [
-        f"dense test accuracy: {statistics.mean(dense):.2f}% (seeds: {len(dense)})",
+        head,
         "",
         "| ρ | arm | FLOPs kept | test acc (mean) | per seed |",
         "|---|---|---|---|---|",

@@ -43,6 +43,22 @@ def grad_scaler(device: torch.device, enabled: bool = True):
     return torch.amp.GradScaler("cuda", enabled=enabled and device.type == "cuda")
 
 
+@contextlib.contextmanager
+def exact_float32():
+    """Full float32 arithmetic on CUDA (TF32 off) for checks that compare two networks' outputs.
+
+    TF32 convolutions round to a 10-bit mantissa, so two algebraically equal networks with different
+    layer shapes differ by ~1e-3 in their logits on a GPU; an equality check must not see that.
+    """
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
 def describe() -> dict:
     info = {
         "torch": torch.__version__,

@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from vita_cli.core.device import exact_float32
 from vita_cli.core.flops import count_macs
 from vita_cli.core.progress import SILENT, Reporter
 from vita_cli.methods.gdp.compact import compact_model, harden
@@ -182,9 +183,10 @@ def logit_gap(model, graph, bank, compact, images) -> float:
     model.eval()
     compact.eval()
     bank.to(device)
-    with GateHooks(model, graph, bank):
-        ref = model(images.to(device)).float().cpu()
-    got = compact.to(device)(images.to(device)).float().cpu()
+    with exact_float32():
+        with GateHooks(model, graph, bank):
+            ref = model(images.to(device)).float().cpu()
+        got = compact.to(device)(images.to(device)).float().cpu()
     model.train(modes[0])
     compact.train(modes[1])
     return float((ref - got).abs().max())
