@@ -5,7 +5,9 @@
 
 Per seed, the dense model is trained once (``gdp.pretrain_epochs``) and every arm starts from a copy of
 it, with the same data subset and schedule as ``vita prune --method gdp`` uses (the recipe); the
-uniform-width arm trains from scratch for pretrain + GDP + fine-tune epochs. Rows are appended to
+uniform-width arm trains from scratch for pretrain + GDP + fine-tune epochs, and so does the optional
+``gdp-scratch`` arm: GDP applied while training from scratch (gates from the first step, no dense
+model), then fold and train on, with the same total budget as uniform width. Rows are appended to
 ``<out>/rows.jsonl`` as arms finish, so an interrupted run still reports what it finished; the summary
 table (mean over seeds) is printed and written to ``<out>/summary.md``. Not part of ``make bench``:
 it is long on a CPU.
@@ -68,8 +70,8 @@ def main(argv=None):
         loaders = build_loaders(rec.data, seed=seed)
         spec = arch_spec(rec.model, loaders.bundle)
         dense = build_model(spec).to(device)
-        if args.arms == ["uniform"]:
-            pass  # width scaling trains from scratch: the dense model only gives the architecture
+        if set(args.arms) <= set(FROM_SCRATCH):
+            pass  # these arms train from scratch: the dense model only gives the architecture
         elif args.dense_load:
             # Several processes can share one dense model per seed (the arms run in parallel on a GPU).
             dense.load_state_dict(load_file(args.dense_load.format(seed=seed), device=str(device)))
@@ -88,11 +90,14 @@ def main(argv=None):
             cfg = dataclasses.replace(base_cfg, flops_target=rho)
             for arm_name in args.arms:
                 seed_everything(seed)
-                model = copy.deepcopy(dense)
+                model = build_model(spec).to(device) if arm_name in FROM_SCRATCH else copy.deepcopy(dense)
                 graph = build_channel_graph(model, shape)
-                if arm_name == "gdp":
+                if arm_name in ("gdp", "gdp-scratch"):
+                    budget = cfg.epochs + cfg.finetune_epochs
+                    if arm_name == "gdp-scratch":
+                        budget += cfg.pretrain_epochs
                     arm, phase, _, checks = engine.run_gdp_arm(
-                        model, graph, loaders, cfg, rec.train, device, budget=cfg.epochs + cfg.finetune_epochs
+                        model, graph, loaders, cfg, rec.train, device, budget=budget
                     )
                     extra = {
                         k: checks[k]
@@ -114,7 +119,7 @@ def main(argv=None):
                         }
                         for h in phase.history
                     ]
-                    torch.save(torch.stack(phase.snapshots), out / f"gates_seed{seed}_rho{rho}.pt")
+                    torch.save(torch.stack(phase.snapshots), out / f"gates_{arm_name}_seed{seed}_rho{rho}.pt")
                 else:
                     arm = engine.run_baseline(
                         arm_name,
@@ -147,6 +152,9 @@ def main(argv=None):
     print(summary)
 
 
+FROM_SCRATCH = ("uniform", "gdp-scratch")
+
+
 def _append(path: Path, row: dict) -> None:
     with open(path, "a") as f:
         f.write(json.dumps(row) + "\n")
@@ -162,7 +170,7 @@ def summarize(rows: list[dict]) -> str:
         "|---|---|---|---|---|",
     ]
     for rho in sorted({r["rho"] for r in rows if r["arm"] != "dense"}, reverse=True):
-        for arm in ("gdp", "l1", "slimming", "uniform"):
+        for arm in ("gdp", "gdp-scratch", "l1", "slimming", "uniform"):
             sel = [r for r in rows if r["rho"] == rho and r["arm"] == arm]
             if not sel:
                 continue

@@ -5,7 +5,7 @@
 #
 #   benchmarks/gdp_quality_gpu.sh runs/gdp-quality-gpu [recipe overrides...]
 # Environment: RECIPE (default prune/gdp-quality-resnet56), PYTHON (default python3), SEEDS ("0 1"),
-# RHOS ("0.5 0.3"), ARMS ("gdp l1 slimming uniform"), DEVICE (cuda).
+# RHOS ("0.5 0.3"), ARMS ("gdp l1 slimming uniform"; gdp-scratch is optional), DEVICE (cuda).
 set -euo pipefail
 out=${1:?usage: gdp_quality_gpu.sh OUT_DIR [overrides...]}
 shift
@@ -22,27 +22,34 @@ arm_run() { # seed rho arm [more options]
     >"$out/s${seed}_${rho}_${arm}.log" 2>&1
 }
 arms=${ARMS:-gdp l1 slimming uniform}
+needs_dense=false
+for arm in $arms; do [[ $arm == uniform || $arm == gdp-scratch ]] || needs_dense=true; done
 pids=()
 for seed in ${SEEDS:-0 1}; do
-  run --seeds "$seed" --arms --dense-save "$out/dense_seed{seed}.safetensors" --out "$out/dense$seed" "$@" \
-    >"$out/dense$seed.log" 2>&1 &
-  pids+=($!)
-  # uniform width trains from scratch, so it starts beside the dense models
+  if $needs_dense; then
+    run --seeds "$seed" --arms --dense-save "$out/dense_seed{seed}.safetensors" --out "$out/dense$seed" "$@" \
+      >"$out/dense$seed.log" 2>&1 &
+    pids+=($!)
+  fi
+  # the arms that train from scratch start beside the dense models
   for rho in ${RHOS:-0.5 0.3}; do
-    [[ " $arms " == *" uniform "* ]] && arm_run "$seed" "$rho" uniform "$@" &
+    for arm in uniform gdp-scratch; do
+      [[ " $arms " == *" $arm "* ]] && arm_run "$seed" "$rho" "$arm" "$@" &
+    done
   done
 done
-wait "${pids[@]}"
+[[ ${#pids[@]} -gt 0 ]] && wait "${pids[@]}"
 echo "dense models: $(($(date +%s) - start)) s"
 for seed in ${SEEDS:-0 1}; do
   for rho in ${RHOS:-0.5 0.3}; do
     for arm in $arms; do
-      [[ $arm == uniform ]] && continue
+      [[ $arm == uniform || $arm == gdp-scratch ]] && continue
       arm_run "$seed" "$rho" "$arm" --dense-load "$out/dense_seed{seed}.safetensors" "$@" &
     done
   done
 done
 wait
 echo "all arms: $(($(date +%s) - start)) s"
-cat "$out"/dense*/rows.jsonl "$out"/s*/rows.jsonl >"$out/rows.jsonl"
+shopt -s nullglob
+cat /dev/null "$out"/dense*/rows.jsonl "$out"/s*/rows.jsonl >"$out/rows.jsonl"
 "$py" benchmarks/gdp_quality.py --summarize "$out/rows.jsonl" | tee "$out/summary.md"

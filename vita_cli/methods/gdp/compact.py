@@ -20,6 +20,7 @@ import copy
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from vita_cli.core.errors import UserError
 from vita_cli.methods.gdp.flops import KeepPlan, channel_costs, hard_macs, resolve_keep
@@ -38,10 +39,23 @@ class ChannelRemap(nn.Module):
         self.full_in = int(full_in)
         self.register_buffer("in_index", in_index.long().clone())
         self.register_buffer("out_index", out_index.long().clone())
+        self.register_buffer("spread", self._spread(), persistent=False)
+
+    def _spread(self) -> torch.Tensor:
+        # full channel c reads kept channel spread[c], or the zero channel appended at the end
+        spread = torch.full(
+            (self.full_in,), len(self.in_index), dtype=torch.long, device=self.in_index.device
+        )
+        spread[self.in_index] = torch.arange(len(self.in_index), device=self.in_index.device)
+        return spread
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        super()._load_from_state_dict(*args, **kwargs)
+        self.spread = self._spread()  # derived from the loaded in_index (a manifest rebuild loads it last)
 
     def forward(self, x):
-        full = x.new_zeros(x.shape[0], self.full_in, *x.shape[2:])
-        full[:, self.in_index] = x
+        # one pad + one gather (no in-place scatter): cheap at batch 1 and traceable by torch.fx
+        full = F.pad(x, (0, 0, 0, 0, 0, 1))[:, self.spread]
         return self.inner(full)[:, self.out_index]
 
 
