@@ -52,3 +52,58 @@ def test_support_selection_limits():
 def test_fixed_schedule():
     schedule = fixed_support_schedule(16)
     assert abs(schedule[0] - 0.012) < 1e-9 and abs(schedule[-1] - 0.13) < 1e-9
+
+
+def _topk_support_selection(v, theta, fraction):
+    """Support selection with the quantile taken from torch.topk, one row at a time."""
+    n = v.shape[-1]
+    flat_v, flat_theta, flat_p = (
+        v.reshape(-1, n),
+        theta.expand(*v.shape[:-1], 1).reshape(-1),
+        fraction.reshape(-1),
+    )
+    out = torch.empty_like(flat_v)
+    for i in range(flat_v.shape[0]):
+        mag = flat_v[i].abs()
+        rank = (1.0 - flat_p[i].clamp(0.0, 1.0)) * (n - 1)
+        # ascending positions floor/ceil(rank) are the (n - position)-th largest entries
+        low = mag.topk(n - int(rank.floor()), sorted=True).values[-1]
+        high = mag.topk(n - int(rank.ceil()), sorted=True).values[-1]
+        cutoff = torch.lerp(low, high, rank - rank.floor())
+        keep = (mag >= cutoff) & (mag >= flat_theta[i])
+        out[i] = torch.where(keep, flat_v[i], soft_threshold(flat_v[i], flat_theta[i]))
+    return out.view_as(v)
+
+
+def test_support_selection_equals_topk_selection():
+    gen = torch.Generator().manual_seed(3)
+    n = 40
+    v = torch.randn(6, 30, n, generator=gen)
+    v[0] = 0.0  # all-zero rows
+    v[1, :, : n - 3] = 0.0  # rows with many zeros: only three non-zero entries
+    v[2, :, ::2] = 0.0
+    v[3] = torch.randint(-3, 4, (30, n), generator=gen).float()  # many ties
+    theta = 0.5 * torch.rand(6, 30, 1, generator=gen)
+    theta[:, :5] = 0.0  # θ = 0: every row needs its quantile
+    fraction = torch.rand(6, 30, generator=gen)
+    # p = 0 and p = 1 (only the largest / every entry), and ranks just inside both ends
+    fraction[:, 5:9] = torch.tensor([0.0, 1.0, 0.5 / (n - 1), 1.0 - 0.5 / (n - 1)])
+    for dtype in (torch.float32, torch.float64):
+        args = (v.to(dtype), theta.to(dtype), fraction.to(dtype))
+        assert torch.equal(support_selection_shrink(*args), _topk_support_selection(*args))
+
+
+def test_support_selection_gradients_match_reference():
+    # the learned baselines back-propagate through the shrinkage (into v and a learned θ)
+    gen = torch.Generator().manual_seed(4)
+    v = torch.randn(16, 50, generator=gen, dtype=torch.float64)
+    fraction = torch.rand(16, generator=gen, dtype=torch.float64)
+    grads = []
+    for shrink in (support_selection_shrink, support_selection_shrink_reference):
+        v_leaf = v.clone().requires_grad_()
+        theta = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+        out = shrink(v_leaf, theta.view(1, 1).expand(16, 1), fraction)
+        (out * torch.linspace(-1, 1, 50, dtype=torch.float64)).sum().backward()
+        grads.append((out.detach(), v_leaf.grad, theta.grad))
+    for new, reference in zip(grads[0], grads[1], strict=True):
+        assert torch.equal(new, reference)

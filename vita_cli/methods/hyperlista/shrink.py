@@ -8,6 +8,7 @@ The quantile uses linear interpolation, exactly like ``torch.quantile``; we neve
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -46,37 +47,42 @@ def support_selection_shrink_reference(
 def support_selection_shrink(v: torch.Tensor, theta: torch.Tensor, fraction: torch.Tensor) -> torch.Tensor:
     """η^{ss}_{θ,p}(v) for a batch: ``v`` (..., n), ``theta`` (..., 1), ``fraction`` p (...).
 
-    Same result as the sort-based reference, but only the top-K magnitudes are extracted, where
-    K is as small as the batch allows: a row whose k-th largest entry lies below θ needs no
-    quantile at all (every entry ≥ θ is inside the selected support anyway).
+    Same result as the sort-based reference. Entries pass unchanged when |vᵢ| reaches
+    max(quantile, θ); the quantile is only computed for the rows where it can exceed θ (a row whose
+    k-th largest entry lies below θ keeps every entry ≥ θ anyway), from a sort of those rows only.
     """
-    mag = v.abs()
     n = v.shape[-1]
     theta = torch.as_tensor(theta, dtype=v.dtype, device=v.device)
+    mag = v.detach().abs()  # the selection is a comparison: no gradient flows through it
     rank = (1.0 - fraction.clamp(0.0, 1.0)) * (n - 1)  # ascending position of the quantile
-    below, above = rank.floor(), rank.ceil()
-    k_above = (n - above).long()  # the entry at position `above` is the k_above-th largest
-    k_below = (n - below).long()
-    above_theta = (mag >= theta).sum(-1)
-    # rows with fewer than k_above entries ≥ θ: all of them pass, the quantile cannot matter
-    needs_quantile = k_above <= above_theta
-    if not bool(needs_quantile.any()):
-        return torch.where(mag >= theta, v, soft_threshold(v, theta))
-    # top-k only over the rows that need a quantile (often a minority), as deep as the deepest of them
-    batch_shape = mag.shape[:-1]
-    rank, below = rank.expand(batch_shape), below.expand(batch_shape)
-    k_below, k_above = k_below.expand(batch_shape), k_above.expand(batch_shape)
-    flat_mag = mag.reshape(-1, n)
+    # comparisons written into float tensors: several times faster than bool results on the CPU
+    mask = torch.ge(mag, theta, out=torch.empty_like(mag))
+    above_theta = mask.sum(-1)
+    # the entry at ascending position ceil(rank) is the (n - ceil(rank))-th largest
+    needs_quantile = (n - rank.ceil()) <= above_theta
+    keep_from = theta.detach().expand(*mag.shape[:-1], 1)
     rows = needs_quantile.reshape(-1).nonzero().squeeze(-1)
-    k_low, k_high = k_below.reshape(-1)[rows], k_above.reshape(-1)[rows]
-    top = flat_mag[rows].topk(min(int(k_low.max()), n), dim=-1, sorted=True).values
-    low = top.gather(-1, (k_low - 1).clamp(max=top.shape[-1] - 1).unsqueeze(-1))
-    high = top.gather(-1, (k_high - 1).unsqueeze(-1))
-    weight = (rank - below).reshape(-1)[rows].unsqueeze(-1).to(v.dtype)
-    cutoff = torch.zeros(flat_mag.shape[0], 1, dtype=v.dtype, device=v.device)
-    cutoff[rows] = torch.lerp(low, high, weight)
-    keep = (mag >= cutoff.reshape(*batch_shape, 1)) & (mag >= theta)
-    return torch.where(keep, v, soft_threshold(v, theta))
+    if rows.numel():
+        keep_from = keep_from.reshape(-1).clone()
+        rank = rank.expand(mag.shape[:-1]).reshape(-1)[rows].unsqueeze(-1)
+        ordered = _sorted_rows(mag.reshape(-1, n).index_select(0, rows))
+        low = ordered.gather(-1, rank.floor().long())
+        high = ordered.gather(-1, rank.ceil().long())
+        cutoff = torch.lerp(low, high, rank - rank.floor()).squeeze(-1)
+        keep_from[rows] = torch.maximum(cutoff, keep_from[rows])
+        keep_from = keep_from.view(*mag.shape[:-1], 1)
+    # the others are soft-thresholded: v − clamp(v, −θ, θ) = sign(v)·max(|v| − θ, 0)
+    dropped = torch.lt(mag, keep_from, out=mask)
+    clipped = torch.minimum(torch.maximum(v, -theta), theta)
+    return torch.addcmul(v, clipped, dropped, value=-1)
+
+
+def _sorted_rows(values: torch.Tensor) -> torch.Tensor:
+    """Each row sorted ascending. On the CPU NumPy's (SIMD) sort is about ten times faster than
+    ``torch.sort`` or ``torch.topk`` on rows of a few hundred entries."""
+    if values.device.type == "cpu" and values.dtype in (torch.float32, torch.float64):
+        return torch.from_numpy(np.sort(values.numpy(), axis=-1))
+    return values.sort(dim=-1).values
 
 
 def fixed_support_schedule(
