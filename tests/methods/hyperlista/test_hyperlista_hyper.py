@@ -68,6 +68,20 @@ def test_batched_grid_equals_one_by_one(small):
         assert torch.allclose(together[i], alone[0], rtol=1e-4, atol=1e-6)
 
 
+def test_shared_first_layers_expand_to_every_point(small):
+    # layers 0 and 1 depend on (c_θ, γ) only and run once per distinct pair: every output still
+    # has one row per grid point, equal to running that point alone
+    A, ops, split = small
+    points = grid_points({"c_beta": [0.0, 0.01], "c_theta": [0.01], "c_ss": [0.2, 0.6], "gamma": [1.0]})
+    for layers in (1, 2, 5):
+        out = hyperlista_forward(split.b, ops, points, layers, split.x, symmetric=True, keep_iterates=True)
+        assert out.x.shape == (4, *split.x.shape) and out.sq_error.shape == (4, layers)
+        assert [tuple(it.shape) for it in out.iterates] == [(4, *split.x.shape)] * layers
+        for i in range(4):
+            alone = hyperlista_forward(split.b, ops, points[i : i + 1], layers, split.x, symmetric=True)
+            assert torch.allclose(alone.x[0], out.x[i], rtol=1e-5, atol=1e-6)
+
+
 def test_grid_and_random_search_pick_the_minimum(small):
     A, ops, split = small
     axes = {"c_beta": [0.0, 0.005], "c_theta": [0.005, 0.015], "c_ss": [0.2, 0.5], "gamma": [1.0]}
