@@ -52,6 +52,12 @@ def main(argv=None):
         help="start every arm from this dense model ({seed} is replaced) instead of training one",
     )
     parser.add_argument("--out", default="runs/gdp-quality")
+    parser.add_argument(
+        "--scratch-warmup",
+        type=int,
+        default=0,
+        help="gdp-scratch: epochs of plain training before the gates switch on (inside the same budget)",
+    )
     parser.add_argument("--summarize", help="only print the summary table of this rows.jsonl")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
@@ -96,6 +102,12 @@ def main(argv=None):
                     budget = cfg.epochs + cfg.finetune_epochs
                     if arm_name == "gdp-scratch":
                         budget += cfg.pretrain_epochs
+                        if args.scratch_warmup:
+                            # plain training before the gates (channel importance settles early in training)
+                            engine.train_plain(
+                                model, loaders.train, loaders.val, rec.train, args.scratch_warmup, device
+                            )
+                            budget -= args.scratch_warmup
                     arm, phase, _, checks = engine.run_gdp_arm(
                         model, graph, loaders, cfg, rec.train, device, budget=budget
                     )
@@ -143,6 +155,9 @@ def main(argv=None):
                     "test_acc_before_finetune": arm.test_acc_before_finetune,
                     **extra,
                 }
+                if arm_name == "gdp-scratch" and args.scratch_warmup:
+                    row["arm"] = f"gdp-scratch-w{args.scratch_warmup}"
+                    row["epochs"] += args.scratch_warmup
                 _append(rows_path, row)
                 print(json.dumps(row), flush=True)
     if args.dense_save and not args.arms:
@@ -170,7 +185,9 @@ def summarize(rows: list[dict]) -> str:
         "|---|---|---|---|---|",
     ]
     for rho in sorted({r["rho"] for r in rows if r["arm"] != "dense"}, reverse=True):
-        for arm in ("gdp", "gdp-scratch", "l1", "slimming", "uniform"):
+        arms = ["gdp", "gdp-scratch", "l1", "slimming", "uniform"]
+        arms += sorted({r["arm"] for r in rows} - set(arms) - {"dense"})
+        for arm in arms:
             sel = [r for r in rows if r["rho"] == rho and r["arm"] == arm]
             if not sel:
                 continue
