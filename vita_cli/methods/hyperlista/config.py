@@ -78,7 +78,7 @@ class TuneConfig:
     refine: bool = False  # a finer 5×5×5 grid around the best point afterwards
     mag_ratio: float = 0.0
     tune_samples: int = 512  # the official objective: first training batch of 512
-    chunk: int = 4  # grid points per batched forward pass (4: measured fastest on 2 CPU cores, cache-sized)
+    chunk: int = 4  # grid points per batched forward pass (4: fastest of 2-12 on 2 CPU cores, re-measured)
 
     def __post_init__(self):
         if self.layers < 1:
