@@ -73,7 +73,7 @@ def support_selection_shrink(v: torch.Tensor, theta: torch.Tensor, fraction: tor
         keep_from = keep_from.view(*mag.shape[:-1], 1)
     # the others are soft-thresholded: v − clamp(v, −θ, θ) = sign(v)·max(|v| − θ, 0)
     dropped = torch.lt(mag, keep_from, out=mask)
-    clipped = torch.minimum(torch.maximum(v, -theta), theta)
+    clipped = torch.minimum(torch.maximum(v, -theta), theta)  # clamp with tensor bounds is slower
     return torch.addcmul(v, clipped, dropped, value=-1)
 
 
