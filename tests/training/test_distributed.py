@@ -1,6 +1,7 @@
 """Two CPU processes with gloo: after a few DDP steps both ranks hold identical weights."""
 
 import socket
+from pathlib import Path
 
 import torch
 import torch.multiprocessing as mp
@@ -14,7 +15,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_process_gloo_ranks_agree(tmp_path):
+def test_two_process_gloo_ranks_agree(tmp_path, monkeypatch):
+    # spawned workers unpickle ddp_worker by module name: they need the repository root on sys.path
+    # (``python -m pytest`` puts the working directory there, the ``pytest`` script does not)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))
     try:
         mp.spawn(ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
     except mp.ProcessRaisedException as exc:
