@@ -48,6 +48,7 @@ class Session:
     json_output: bool = False
     quiet: bool = False
     verbose: bool = False
+    print_result: bool = True  # False: emit() only stores the result (a demo running a verb inside another)
     exit_code: int = 0
     result: Any = None
     _device: Any = field(default=None, repr=False)
@@ -86,6 +87,8 @@ class Session:
     def emit(self, result: dict, render: Callable[[Console], None] | None = None) -> None:
         """The verb's result: JSON on stdout with ``--json``, else ``render`` (or pretty JSON)."""
         self.result = result
+        if not self.print_result:
+            return
         if self.json_output:
             sys.stdout.write(json.dumps(result, default=_jsonable) + "\n")
             sys.stdout.flush()

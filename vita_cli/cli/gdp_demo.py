@@ -8,7 +8,12 @@ def _demo(session, folder):
     from vita_cli.methods.gdp.cli_entry import run_gdp
 
     sub = Session(
-        verb="prune", device_spec="cpu", seed=session.seed, out=folder, quiet=True, json_output=True
+        verb="prune",
+        device_spec=session.device_spec,
+        seed=session.seed,
+        out=folder,
+        quiet=True,
+        print_result=False,
     )
     result = run_gdp(sub, None, "prune/gdp-tiny", overrides=["gdp.baselines=[uniform]"])
     c = result["checks"]
