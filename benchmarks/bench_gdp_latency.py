@@ -30,6 +30,7 @@ from vita_cli.methods.gdp.flops import dense_macs, resolve_keep
 from vita_cli.methods.gdp.gates import GateBank
 from vita_cli.methods.gdp.graph import build_channel_graph
 from vita_cli.models import build_model, load_model
+from vita_cli.models.export import to_torchscript
 
 
 def synthetic_compact(arch: dict, shape, rho: float, seed: int = 0):
@@ -60,10 +61,9 @@ def interleaved_latency(a, b, x, repeats: int, warmup: int = 3):
     return (statistics.median(ta), statistics.median(tb)), (min(ta), min(tb))
 
 
-@torch.no_grad()
 def frozen(model, x):
-    """TorchScript trace + freeze: BN folded into the convs, constants inlined, no Python overhead."""
-    return torch.jit.freeze(torch.jit.trace(model, x))
+    """TorchScript trace + freeze (what ``vita export`` writes): BN folded, no Python overhead."""
+    return to_torchscript(model, x)[0]
 
 
 def measure(name, dense, compact, shape, repeats, device="cpu", runtimes=("eager", "torchscript")):
