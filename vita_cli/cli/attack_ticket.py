@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Overrides, Session, recipe_option, verb_command
+from vita_cli.cli.common import ArchOpt, Overrides, Session, recipe_option, verb_command
 
 
 class Attack(str, Enum):
@@ -81,9 +81,7 @@ def register(app):
             str | None, typer.Option("--strength", help="Comma-separated strengths (default: the recipe's).")
         ] = None,
         rewind: Annotated[Path | None, typer.Option("--rewind", help="Rewind-point weights (paths).")] = None,
-        arch: Annotated[
-            str | None, typer.Option("--arch", help="Architecture of a plain state dict.")
-        ] = None,
+        arch: ArchOpt = None,
         recipe: Annotated[str, recipe_option()] = "ticket/default",
         overrides: Overrides = None,
         session: Session = None,

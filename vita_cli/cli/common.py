@@ -35,6 +35,15 @@ Overrides = Annotated[
 ]
 
 
+TrustPickleOpt = Annotated[
+    bool,
+    typer.Option(
+        "--trust-pickle", help="Allow model files holding pickled Python objects (runs their code)."
+    ),
+]
+ArchOpt = Annotated[str | None, typer.Option("--arch", help="Architecture of a plain state dict.")]
+
+
 def recipe_option():
     return typer.Option("--recipe", "-r", help="Recipe name (verb/name) or YAML path.")
 

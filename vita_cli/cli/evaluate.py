@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Overrides, Session, verb_command
+from vita_cli.cli.common import ArchOpt, Overrides, Session, TrustPickleOpt, verb_command
 
 
 def plot_confusion(confusion, class_names: list[str], path: Path, title: str) -> Path:
@@ -51,16 +51,9 @@ def register(app):
         model: Annotated[Path, typer.Argument(help="Model file (.safetensors, or .pt/.pth with --arch).")],
         session: Session,
         overrides: Overrides = None,
-        arch: Annotated[
-            str | None, typer.Option("--arch", help="Architecture of a plain state dict.")
-        ] = None,
+        arch: ArchOpt = None,
         split: Annotated[str, typer.Option("--split", help="test | val")] = "test",
-        trust_pickle: Annotated[
-            bool,
-            typer.Option(
-                "--trust-pickle", help="Allow files holding pickled Python objects (runs their code)."
-            ),
-        ] = False,
+        trust_pickle: TrustPickleOpt = False,
     ):
         from vita_cli.core.errors import UserError
         from vita_cli.training import evaluate

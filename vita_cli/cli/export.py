@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from vita_cli.cli.common import Overrides, Session, verb_command
+from vita_cli.cli.common import ArchOpt, Overrides, Session, TrustPickleOpt, verb_command
 
 
 def register(app):
@@ -27,16 +27,9 @@ def register(app):
                 "--output", "-o", help="TorchScript file to write (default: RUN_DIR/model.torchscript.pt)."
             ),
         ] = None,
-        arch: Annotated[
-            str | None, typer.Option("--arch", help="Architecture of a plain state dict.")
-        ] = None,
+        arch: ArchOpt = None,
         batch: Annotated[int, typer.Option("--batch", help="Batch size of the tracing example.", min=1)] = 1,
-        trust_pickle: Annotated[
-            bool,
-            typer.Option(
-                "--trust-pickle", help="Allow files holding pickled Python objects (runs their code)."
-            ),
-        ] = False,
+        trust_pickle: TrustPickleOpt = False,
     ):
         import torch
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Session, verb_command
+from vita_cli.cli.common import Session, TrustPickleOpt, verb_command
 
 
 def _millions(n: int) -> str:
@@ -41,12 +41,7 @@ def register(app):
         in_channels: Annotated[
             int | None, typer.Option("--in-channels", help="Override the inferred input channels.")
         ] = None,
-        trust_pickle: Annotated[
-            bool,
-            typer.Option(
-                "--trust-pickle", help="Allow files holding pickled Python objects (runs their code)."
-            ),
-        ] = False,
+        trust_pickle: TrustPickleOpt = False,
     ):
         from vita_cli.models.io import load_model
         from vita_cli.models.summary import parse_input_size, summarize

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Overrides, Session, check_range, verb_command
+from vita_cli.cli.common import Overrides, Session, TrustPickleOpt, check_range, verb_command
 from vita_cli.core.errors import UserError
 
 METHODS = ("magnitude", "imp", "gdp")
@@ -94,12 +94,7 @@ def register(app):
                 help="Also write the result as a torch.nn.utils.prune state dict (.pt).",
             ),
         ] = False,
-        trust_pickle: Annotated[
-            bool,
-            typer.Option(
-                "--trust-pickle", help="Allow model files holding pickled Python objects (runs their code)."
-            ),
-        ] = False,
+        trust_pickle: TrustPickleOpt = False,
     ):
         # a lone key=value positional is an override, not a model path
         if model is not None and "=" in model and not Path(model).exists():

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Overrides, Session, recipe_option, verb_command
+from vita_cli.cli.common import Overrides, Session, TrustPickleOpt, recipe_option, verb_command
 
 
 def register(app):
@@ -48,9 +48,7 @@ def register(app):
         offset: Annotated[
             str | None, typer.Option("--offset", help="ROW,COL in the channel map; default: best.")
         ] = None,
-        trust_pickle: Annotated[
-            bool, typer.Option("--trust-pickle", help="Allow pickled model files.")
-        ] = False,
+        trust_pickle: TrustPickleOpt = False,
         recipe: Annotated[str, recipe_option()] = "ticket/default",
         overrides: Overrides = None,
         session: Session = None,

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Session, check_range, verb_command
+from vita_cli.cli.common import ArchOpt, Session, TrustPickleOpt, check_range, verb_command
 
 
 def register(app):
@@ -26,9 +26,7 @@ def register(app):
             Path, typer.Argument(help="Suspect model: vita checkpoint, state dict, or prune layout.")
         ],
         signature: Annotated[Path, typer.Option("--signature", help="sig.json written by sign-ticket.")],
-        arch: Annotated[
-            str | None, typer.Option("--arch", help="Architecture of a plain state dict.")
-        ] = None,
+        arch: ArchOpt = None,
         black_box: Annotated[
             bool, typer.Option("--black-box", help="Use only the model's predictions on the trigger set.")
         ] = False,
@@ -40,9 +38,7 @@ def register(app):
                 "median live kernel (defeats near-zero added connections); default: the signature's.",
             ),
         ] = None,
-        trust_pickle: Annotated[
-            bool, typer.Option("--trust-pickle", help="Allow pickled model files.")
-        ] = False,
+        trust_pickle: TrustPickleOpt = False,
         session: Session = None,
     ):
         from vita_cli.methods.ticket.io import load_suspect
