@@ -7,8 +7,11 @@ Per seed, the dense model is trained once (``gdp.pretrain_epochs``) and every ar
 it, with the same data subset and schedule as ``vita prune --method gdp`` uses (the recipe); the
 uniform-width arm trains from scratch for pretrain + GDP + fine-tune epochs, and so does the optional
 ``gdp-scratch`` arm: GDP applied while training from scratch (gates from the first step, no dense
-model), then fold and train on, with the same total budget as uniform width. Rows are appended to
-``<out>/rows.jsonl`` as arms finish, so an interrupted run still reports what it finished; the summary
+model), then fold and train on, with the same total budget as uniform width; and the diagnostic
+``gdp-arch`` arm: the network GDP cut from the dense model, re-initialised and trained from scratch with
+uniform width's budget (GDP's channel allocation against uniform width's, weights aside). Rows are appended to
+``<out>/rows.jsonl`` as arms finish (test accuracy, and validation accuracy: the number to choose GDP
+settings on), so an interrupted run still reports what it finished; the summary
 table (mean over seeds) is printed and written to ``<out>/summary.md``. Not part of ``make bench``:
 it is long on a CPU.
 """
@@ -76,7 +79,7 @@ def main(argv=None):
         loaders = build_loaders(rec.data, seed=seed)
         spec = arch_spec(rec.model, loaders.bundle)
         dense = build_model(spec).to(device)
-        if set(args.arms) <= set(FROM_SCRATCH):
+        if args.arms and set(args.arms) <= set(FROM_SCRATCH):
             pass  # these arms train from scratch: the dense model only gives the architecture
         elif args.dense_load:
             # Several processes can share one dense model per seed (the arms run in parallel on a GPU).
@@ -98,7 +101,9 @@ def main(argv=None):
                 seed_everything(seed)
                 model = build_model(spec).to(device) if arm_name in FROM_SCRATCH else copy.deepcopy(dense)
                 graph = build_channel_graph(model, shape)
-                if arm_name in ("gdp", "gdp-scratch"):
+                if arm_name == "gdp-arch":
+                    arm, extra = _gdp_architecture_from_scratch(model, graph, loaders, cfg, rec.train, device)
+                elif arm_name in ("gdp", "gdp-scratch"):
                     budget = cfg.epochs + cfg.finetune_epochs
                     if arm_name == "gdp-scratch":
                         budget += cfg.pretrain_epochs
@@ -149,6 +154,7 @@ def main(argv=None):
                     "rho": rho,
                     "arm": arm_name,
                     "test_acc": arm.test_acc,
+                    "val_acc": arm.val_acc,
                     "flops_ratio": arm.flops_ratio,
                     "params": arm.params,
                     "epochs": arm.epochs,
@@ -170,6 +176,27 @@ def main(argv=None):
 FROM_SCRATCH = ("uniform", "gdp-scratch")
 
 
+def _gdp_architecture_from_scratch(model, graph, loaders, cfg, train_cfg, device):
+    """``gdp-arch``: GDP as an architecture search only. The gate phase runs on the dense model, then the
+    compact network GDP cut is re-initialised and trained from scratch with uniform width's budget: is the
+    channel allocation GDP chose better than a uniform one, apart from how the weights got there?"""
+    from vita_cli.methods.gdp import baselines, engine
+    from vita_cli.training import evaluate
+
+    arm, _, _, checks = engine.run_gdp_arm(model, graph, loaders, cfg, train_cfg, device, budget=0)
+    baselines.reinitialize(arm.model)
+    epochs = cfg.pretrain_epochs + cfg.epochs + cfg.finetune_epochs
+    engine.train_plain(arm.model, loaders.train, loaders.val, train_cfg, epochs, device)
+    arm = dataclasses.replace(
+        arm,
+        test_acc=evaluate(arm.model, loaders.test, device).accuracy,
+        val_acc=evaluate(arm.model, loaders.val, device).accuracy,
+        test_acc_before_finetune=None,
+        epochs=epochs,
+    )
+    return arm, {"gate_epochs": checks["epochs_run"]}
+
+
 def _append(path: Path, row: dict) -> None:
     with open(path, "a") as f:
         f.write(json.dumps(row) + "\n")
@@ -181,19 +208,21 @@ def summarize(rows: list[dict]) -> str:
     lines = [
         head,
         "",
-        "| ρ | arm | FLOPs kept | test acc (mean) | per seed |",
-        "|---|---|---|---|---|",
+        "| ρ | arm | FLOPs kept | val acc (mean) | test acc (mean) | per seed |",
+        "|---|---|---|---|---|---|",
     ]
     for rho in sorted({r["rho"] for r in rows if r["arm"] != "dense"}, reverse=True):
-        arms = ["gdp", "gdp-scratch", "l1", "slimming", "uniform"]
+        arms = ["gdp", "gdp-scratch", "gdp-arch", "l1", "slimming", "uniform"]
         arms += sorted({r["arm"] for r in rows} - set(arms) - {"dense"})
         for arm in arms:
             sel = [r for r in rows if r["rho"] == rho and r["arm"] == arm]
             if not sel:
                 continue
             accs = [r["test_acc"] for r in sel]
+            vals = [r["val_acc"] for r in sel if r.get("val_acc") is not None]
+            val = f"{statistics.mean(vals):.2f}%" if len(vals) == len(sel) else "—"
             lines.append(
-                f"| {rho} | {arm} | {statistics.mean(r['flops_ratio'] for r in sel):.3f} | "
+                f"| {rho} | {arm} | {statistics.mean(r['flops_ratio'] for r in sel):.3f} | {val} | "
                 f"{statistics.mean(accs):.2f}% | {', '.join(f'{a:.2f}' for a in accs)} |"
             )
     return "\n".join(lines) + "\n"

@@ -162,6 +162,7 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides):
             {
                 "arm": a.name,
                 "test_acc": a.test_acc,
+                "val_acc": a.val_acc,
                 "test_acc_before_finetune": a.test_acc_before_finetune,
                 "flops_ratio": a.flops_ratio,
                 "macs": a.macs,

@@ -232,6 +232,13 @@ class Arm:
     test_acc_before_finetune: float | None
     epochs: int  # training epochs this arm spent after the dense model (budget)
     extra: dict = field(default_factory=dict)
+    val_acc: float | None = None  # on the validation split: what a study tunes GDP's settings on, never test
+
+
+def _val_accuracy(model, loaders, device) -> float | None:
+    if loaders.val is None or len(loaders.val.dataset) == 0:
+        return None
+    return evaluate(model, loaders.val, device).accuracy
 
 
 def _compact_arm(model, graph, on, name):
@@ -304,6 +311,7 @@ def run_baseline(
         before,
         epochs,
         {"dead_blocks": plan.dead_blocks},
+        _val_accuracy(compact, loaders, device),
     )
 
 
@@ -361,5 +369,6 @@ def run_gdp_arm(
         acc_compact,
         phase.epochs_run + ft_epochs,
         checks,
+        _val_accuracy(comp.model, loaders, device),
     )
     return arm, phase, comp, checks
