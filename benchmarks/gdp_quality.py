@@ -62,10 +62,19 @@ def main(argv=None):
         help="gdp-scratch: epochs of plain training before the gates switch on (inside the same budget)",
     )
     parser.add_argument("--summarize", help="only print the summary table of this rows.jsonl")
+    parser.add_argument("--plot", help="with --summarize: also draw test accuracy vs FLOPs kept to this PNG")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
     if args.summarize:
-        print(summarize([json.loads(line) for line in Path(args.summarize).read_text().splitlines()]))
+        rows = [json.loads(line) for line in Path(args.summarize).read_text().splitlines()]
+        print(summarize(rows))
+        if args.plot:
+            from vita_cli.methods.gdp.plots import plot_accuracy_vs_flops
+
+            points = [
+                {"arm": r["arm"], "flops_ratio": r["flops_ratio"], "accuracy": r["test_acc"]} for r in rows
+            ]
+            print(f"figure: {plot_accuracy_vs_flops(points, args.plot)}")
         return
     torch.set_num_threads(args.threads)
     out = Path(args.out)

@@ -85,7 +85,7 @@ def register(app):
             float | None, typer.Option("--flops-target", help="GDP: FLOPs budget as a fraction of dense.")
         ] = None,
         resume: Annotated[
-            bool, typer.Option("--resume", help="IMP: continue the flow in --out after a stop.")
+            bool, typer.Option("--resume", help="IMP and GDP: continue the run in --out after a stop.")
         ] = False,
         torch_prune_layout: Annotated[
             bool,

@@ -73,6 +73,7 @@ def test_tiny_recipe_end_to_end_and_evaluate(vita, tmp_path):
     assert checks["macs_match"] and checks["within_target"]
     assert {a["arm"] for a in result["arms"]} == {"gdp", "l1", "slimming", "uniform"}
     assert all(a["flops_ratio"] <= 0.5 for a in result["arms"])
+    assert all(0 <= a["val_acc"] <= 100 for a in result["arms"])  # the split GDP settings are chosen on
     for name in (
         "compact.safetensors",
         "gate_polarization.png",
@@ -111,3 +112,52 @@ def test_torchvision_resnet18_state_dict(vita, tmp_path):
     assert result["checks"]["macs_match"] and result["checks"]["max_logit_diff"] < 1e-4
     r = vita("evaluate", out / "compact.safetensors", "--device", "cpu", "--json", "--out", tmp_path / "ev")
     assert r.exit_code == 0, r.stderr
+
+
+def test_resume_skips_the_stages_a_stopped_run_finished(vita, tmp_path, monkeypatch):
+    from vita_cli.methods.gdp import engine
+    from vita_cli.models import load_model
+
+    out = tmp_path / "run"
+    job = ("prune", "--method", "gdp", *TINY, "--out", out, "gdp.baselines=[l1,uniform]")
+    real_baseline, real_train = engine.run_baseline, engine.train_plain
+
+    def stop_at_uniform(kind, *args, **kwargs):
+        if kind == "uniform":
+            raise RuntimeError("simulated stop")
+        return real_baseline(kind, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_baseline", stop_at_uniform)
+    r = vita(*job)
+    assert r.exit_code != 0 and "simulated stop" in r.stderr
+    stages = out / "stages"
+    assert (stages / "dense.safetensors").is_file() and (stages / "gdp.json").is_file()
+    assert (stages / "baseline-l1.json").is_file() and not (stages / "baseline-uniform.json").exists()
+    gdp_acc = load_model(out / "compact.safetensors").meta["test_acc"]
+
+    baselines_run, trainings = [], []
+
+    def counting_baseline(kind, *args, **kwargs):
+        baselines_run.append(kind)
+        return real_baseline(kind, *args, **kwargs)
+
+    def counting_train(*args, **kwargs):
+        trainings.append(args[4])  # epochs
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_baseline", counting_baseline)
+    monkeypatch.setattr(engine, "train_plain", counting_train)
+    monkeypatch.setattr(engine, "run_gdp_arm", lambda *a, **k: pytest.fail("the finished GDP arm ran again"))
+    r = vita(*job, "--resume", "--json")
+    assert r.exit_code == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert baselines_run == ["uniform"]
+    assert len(trainings) == 1  # the uniform baseline's; the dense model was not trained again
+    assert [a["arm"] for a in result["arms"]] == ["gdp", "l1", "uniform"]
+    assert result["arms"][0]["test_acc"] == gdp_acc
+    assert (out / "gate_polarization.png").is_file()
+
+    # resuming with other settings would mix two runs: refused in one line
+    r = vita(*job, "--resume", "gdp.flops_target=0.4")
+    _one_line_error(r)
+    assert "other settings" in r.stderr

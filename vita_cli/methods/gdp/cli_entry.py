@@ -3,6 +3,7 @@
 vita prune --method gdp runs/train/model.safetensors --flops-target 0.5
 vita prune --method gdp --recipe prune/gdp-default                 # trains the dense ResNet-20 first
 vita prune --method gdp resnet18.pt --arch torchvision:resnet18 --recipe prune/gdp-tiny data.channels=3
+vita prune --method gdp --recipe prune/gdp-default --out runs/gdp --resume   # continue a stopped run
 """
 
 from __future__ import annotations
@@ -39,8 +40,6 @@ def run_gdp(
         raise UserError(
             "--sparsity is for magnitude/IMP pruning", "GDP takes --flops-target (fraction of dense FLOPs)"
         )
-    if resume:
-        raise UserError("GDP runs cannot be resumed yet", "start a new run (GDP phases are short)")
     if isinstance(recipe, PruneRecipe):
         rec, source = recipe, "<given>"
     else:
@@ -49,13 +48,68 @@ def run_gdp(
     if flops_target is not None:
         check_range("--flops-target", flops_target, 0.0, 1.0)
         cfg = dataclasses.replace(cfg, flops_target=float(flops_target))
-    dump_yaml({**asdict(rec), "gdp": asdict(cfg)}, session.run_dir / "recipe.yaml")
+    resolved = {**asdict(rec), "gdp": asdict(cfg)}
+    stages = Stages(session.run_dir / "stages", resume)
+    stages.check_settings({"recipe": resolved, "model": str(model_path), "arch": arch, "seed": session.seed})
+    dump_yaml(resolved, session.run_dir / "recipe.yaml")
     session.log(f"recipe {source} -> run directory {session.run_dir.path}")
-    return _run(session, model_path, rec, cfg, arch, trust_pickle, overrides)
+    return _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages)
 
 
-def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides):
+class Stages:
+    """What a stopped run already finished, in ``<run>/stages``: the dense model (and per-epoch checkpoints
+    while it trains), the GDP arm (its compact model, metrics and gate history) and each baseline's
+    metrics. ``--resume`` skips what is there; a fresh run overwrites it. The gate phase itself restarts
+    from the dense model (it is the short part)."""
+
+    def __init__(self, directory, resume: bool):
+        self.dir, self.resume = directory, bool(resume)
+
+    def __truediv__(self, name: str):
+        return self.dir / name
+
+    def done(self, *names: str) -> bool:
+        return self.resume and all((self.dir / n).is_file() for n in names)
+
+    def check_settings(self, settings: dict) -> None:
+        """A resumed run must continue the same job: same recipe, model, architecture and seed."""
+        import json
+
+        from vita_cli.core.rundir import _jsonable
+
+        path = self.dir / "settings.json"
+        text = json.dumps(settings, sort_keys=True, default=_jsonable)
+        if self.resume and path.is_file() and path.read_text() != text:
+            raise UserError(
+                f"--resume: {self.dir.parent} was started with other settings (recipe, model, --arch or --seed)",
+                "resume with the same command, or start a new run in another --out",
+            )
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    def write_json(self, name: str, data) -> None:
+        import json
+
+        from vita_cli.core.checkpoint import atomic_write
+        from vita_cli.core.rundir import _jsonable
+
+        text = json.dumps(data, indent=2, default=_jsonable)
+        atomic_write(self.dir / name, lambda tmp: open(tmp, "w").write(text))
+
+    def read_json(self, name: str):
+        import json
+
+        return json.loads((self.dir / name).read_text())
+
+
+def _arm_record(arm) -> dict:
+    return {f.name: getattr(arm, f.name) for f in dataclasses.fields(arm) if f.name != "model"}
+
+
+def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
     import copy
+
+    from safetensors.torch import load_file, save_file
 
     from vita_cli.methods.gdp import engine
     from vita_cli.methods.gdp.compact import rebuild_spec
@@ -102,7 +156,23 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides):
             "it needs regular convolutions whose outputs feed other convolutions",
         )
     if scratch_epochs:
-        engine.train_plain(model, loaders.train, loaders.val, rec.train, scratch_epochs, device, reporter)
+        if stages.done("dense.safetensors"):
+            model.load_state_dict(load_file(stages / "dense.safetensors"))
+            session.log(f"resume: dense model from {stages / 'dense.safetensors'}")
+        else:
+            engine.train_plain(
+                model,
+                loaders.train,
+                loaders.val,
+                rec.train,
+                scratch_epochs,
+                device,
+                reporter,
+                checkpoint_dir=stages / "dense-training",
+                resume="auto" if stages.resume else None,
+            )
+            state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+            save_file(state, stages / "dense.safetensors")
     dense_model = copy.deepcopy(model)
     dense_acc = evaluate(model, loaders.test, device).accuracy
     dense = dense_macs(graph)
@@ -111,9 +181,42 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides):
         f"  {len(graph.blocks)} removable blocks  target {cfg.flops_target:g}"
     )
 
-    arm, phase, comp, checks = engine.run_gdp_arm(model, graph, loaders, cfg, rec.train, device, reporter)
+    run_dir = session.run_dir
+    out_path = run_dir / "compact.safetensors"
+    if stages.done("gdp.json", "gate_values.pt") and out_path.is_file():
+        saved = stages.read_json("gdp.json")
+        arm = engine.Arm(model=load_model(out_path).model, **saved["arm"])
+        history, snapshots = saved["history"], list(torch.load(stages / "gate_values.pt"))
+        checks = arm.extra
+        session.log(f"resume: GDP arm from {out_path}")
+    else:
+        arm, phase, _, checks = engine.run_gdp_arm(model, graph, loaders, cfg, rec.train, device, reporter)
+        history, snapshots = phase.history, phase.snapshots
+        out_arch = {
+            **{k: v for k, v in spec.items() if k != "rebuild"},
+            "rebuild": rebuild_spec(arm.manifest),
+        }
+        meta = {
+            "verb": "prune",
+            "method": "gdp",
+            "gdp": asdict(cfg),
+            "data": asdict(data_cfg),
+            "source": str(model_path) if model_path else None,
+            "macs_dense": dense,
+            "macs": arm.macs,
+            "flops_ratio": arm.flops_ratio,
+            "test_acc": arm.test_acc,
+        }
+        out_path = save_model(out_path, arm.model, out_arch, meta=meta)
+        torch.save(torch.stack(snapshots), stages / "gate_values.pt")
+        stages.write_json("gdp.json", {"arm": _arm_record(arm), "history": history})
     arms = [arm]
     for kind in cfg.baselines:
+        name = f"baseline-{kind}.json"
+        if stages.done(name):
+            arms.append(engine.Arm(model=None, **stages.read_json(name)))
+            session.log(f"resume: baseline {kind} from {stages / name}")
+            continue
         session.log(f"baseline: {kind}")
         arms.append(
             engine.run_baseline(
@@ -128,30 +231,15 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides):
                 scratch_epochs=scratch_epochs,
             )
         )
+        stages.write_json(name, _arm_record(arms[-1]))
 
-    run_dir = session.run_dir
-    out_arch = {**{k: v for k, v in spec.items() if k != "rebuild"}, "rebuild": rebuild_spec(arm.manifest)}
-    meta = {
-        "verb": "prune",
-        "method": "gdp",
-        "gdp": asdict(cfg),
-        "data": asdict(data_cfg),
-        "source": str(model_path) if model_path else None,
-        "macs_dense": dense,
-        "macs": arm.macs,
-        "flops_ratio": arm.flops_ratio,
-        "test_acc": arm.test_acc,
-    }
-    out_path = save_model(run_dir / "compact.safetensors", arm.model, out_arch, meta=meta)
     (run_dir / "shape_manifest.txt").write_text(arm.manifest)
-    figures = {
-        "polarization": str(plot_polarization(phase.snapshots, run_dir / "gate_polarization.png", cfg.tau))
-    }
+    figures = {"polarization": str(plot_polarization(snapshots, run_dir / "gate_polarization.png", cfg.tau))}
     points = [{"arm": "dense", "flops_ratio": 1.0, "accuracy": dense_acc}] + [
         {"arm": a.name, "flops_ratio": a.flops_ratio, "accuracy": a.test_acc} for a in arms
     ]
     figures["accuracy_vs_flops"] = str(plot_accuracy_vs_flops(points, run_dir / "accuracy_vs_flops.png"))
-    torch.save(torch.stack(phase.snapshots), run_dir / "gate_values.pt")
+    torch.save(torch.stack(snapshots), run_dir / "gate_values.pt")
     result = {
         "method": "gdp",
         "model": str(model_path) if model_path else spec["name"],
@@ -173,7 +261,7 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides):
             for a in arms
         ],
         "checks": checks,
-        "history": phase.history,
+        "history": history,
         "figures": figures,
     }
     run_dir.write_json("result.json", result)

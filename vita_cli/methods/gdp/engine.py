@@ -207,12 +207,25 @@ def train_plain(
     device,
     reporter=SILENT,
     loss_fn=None,
+    checkpoint_dir=None,
+    resume=None,
 ):
-    """Ordinary training for ``epochs`` epochs with the train section's optimiser (cosine unless set)."""
+    """Ordinary training for ``epochs`` epochs with the train section's optimiser (cosine unless set);
+    ``checkpoint_dir`` / ``resume`` as in :func:`vita_cli.training.fit` (per-epoch checkpoints)."""
     if epochs <= 0:
         return []
     cfg = dataclasses.replace(train_cfg, epochs=epochs, warmup_epochs=min(train_cfg.warmup_epochs, epochs))
-    return fit(model, train_loader, val_loader, cfg, device, reporter, loss_fn=loss_fn).history
+    return fit(
+        model,
+        train_loader,
+        val_loader,
+        cfg,
+        device,
+        reporter,
+        loss_fn=loss_fn,
+        checkpoint_dir=checkpoint_dir,
+        resume=resume,
+    ).history
 
 
 # ---------------------------------------------------------------- the whole pipeline and the baselines

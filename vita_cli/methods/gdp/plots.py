@@ -43,7 +43,15 @@ def plot_polarization(snapshots: list[torch.Tensor], path: str | Path, tau: floa
 def plot_accuracy_vs_flops(rows: list[dict], path: str | Path) -> Path:
     """``rows``: {"arm", "flops_ratio", "accuracy"} (several seeds per arm allowed)."""
     fig, ax = new_figure(6, 4)
-    markers = {"gdp": "o", "gdp-scratch": "D", "l1": "s", "slimming": "^", "uniform": "v", "dense": "*"}
+    markers = {
+        "gdp": "o",
+        "gdp-scratch": "D",
+        "gdp-arch": "P",
+        "l1": "s",
+        "slimming": "^",
+        "uniform": "v",
+        "dense": "*",
+    }
     arms = sorted({r["arm"] for r in rows}, key=lambda a: list(markers).index(a) if a in markers else 99)
     for arm in arms:
         pts = [(r["flops_ratio"], r["accuracy"]) for r in rows if r["arm"] == arm]
