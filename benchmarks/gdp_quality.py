@@ -9,7 +9,8 @@ uniform-width arm trains from scratch for pretrain + GDP + fine-tune epochs, and
 ``gdp-scratch`` arm: GDP applied while training from scratch (gates from the first step, no dense
 model), then fold and train on, with the same total budget as uniform width; and the diagnostic
 ``gdp-arch`` arm: the network GDP cut from the dense model, re-initialised and trained from scratch with
-uniform width's budget (GDP's channel allocation against uniform width's, weights aside). Rows are appended to
+uniform width's budget (GDP's channel allocation against uniform width's, weights aside), and
+``l1-early``: ``gdp-scratch`` without gates (train full width a few epochs, cut by L1 norm, train on). Rows are appended to
 ``<out>/rows.jsonl`` as arms finish (test accuracy, and validation accuracy: the number to choose GDP
 settings on), so an interrupted run still reports what it finished; the summary
 table (mean over seeds) is printed and written to ``<out>/summary.md``. Not part of ``make bench``:
@@ -112,6 +113,8 @@ def main(argv=None):
                 graph = build_channel_graph(model, shape)
                 if arm_name == "gdp-arch":
                     arm, extra = _gdp_architecture_from_scratch(model, graph, loaders, cfg, rec.train, device)
+                elif arm_name == "l1-early":
+                    arm, extra = _l1_after_early_training(model, graph, loaders, cfg, rec.train, device), {}
                 elif arm_name in ("gdp", "gdp-scratch"):
                     budget = cfg.epochs + cfg.finetune_epochs
                     if arm_name == "gdp-scratch":
@@ -182,7 +185,41 @@ def main(argv=None):
     print(summary)
 
 
-FROM_SCRATCH = ("uniform", "gdp-scratch")
+FROM_SCRATCH = ("uniform", "gdp-scratch", "l1-early")
+EARLY_EPOCHS = 5  # l1-early: plain epochs before the cut, about as long as gdp-scratch's gate phase
+
+
+def _l1_after_early_training(model, graph, loaders, cfg, train_cfg, device):
+    """``l1-early``: the control for ``gdp-scratch`` without gates. The full-width network trains from
+    scratch for ``EARLY_EPOCHS`` at the gate phase's constant lr, is cut by L1 norm to ρ, then trains for
+    the rest of uniform width's budget: what a plain early cut gives, so the gate phase's own effect on
+    the weights it hands over can be told apart from "pruned early in training"."""
+    from vita_cli.methods.gdp import baselines, engine
+    from vita_cli.methods.gdp.flops import dense_macs, hard_macs
+    from vita_cli.training import evaluate
+
+    early = dataclasses.replace(train_cfg, lr=cfg.weight_lr or train_cfg.lr, schedule="constant")
+    engine.train_plain(model, loaders.train, loaders.val, early, EARLY_EPOCHS, device)
+    on = baselines.per_space_ratio_masks(
+        graph, baselines.l1_scores(model, graph), cfg.flops_target * dense_macs(graph)
+    )
+    compact, manifest, plan = engine._compact_arm(model, graph, on, "l1-early")
+    before = evaluate(compact, loaders.test, device).accuracy
+    epochs = cfg.pretrain_epochs + cfg.epochs + cfg.finetune_epochs
+    engine.train_plain(compact, loaders.train, loaders.val, train_cfg, epochs - EARLY_EPOCHS, device)
+    macs = hard_macs(graph, plan)
+    return engine.Arm(
+        "l1-early",
+        compact,
+        manifest,
+        macs / dense_macs(graph),
+        macs,
+        engine.param_count(compact),
+        evaluate(compact, loaders.test, device).accuracy,
+        before,
+        epochs,
+        val_acc=evaluate(compact, loaders.val, device).accuracy,
+    )
 
 
 def _gdp_architecture_from_scratch(model, graph, loaders, cfg, train_cfg, device):
@@ -221,7 +258,7 @@ def summarize(rows: list[dict]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for rho in sorted({r["rho"] for r in rows if r["arm"] != "dense"}, reverse=True):
-        arms = ["gdp", "gdp-scratch", "gdp-arch", "l1", "slimming", "uniform"]
+        arms = ["gdp", "gdp-scratch", "gdp-arch", "l1-early", "l1", "slimming", "uniform"]
         arms += sorted({r["arm"] for r in rows} - set(arms) - {"dense"})
         for arm in arms:
             sel = [r for r in rows if r["rho"] == rho and r["arm"] == arm]

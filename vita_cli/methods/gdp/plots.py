@@ -47,6 +47,7 @@ def plot_accuracy_vs_flops(rows: list[dict], path: str | Path) -> Path:
         "gdp": "o",
         "gdp-scratch": "D",
         "gdp-arch": "P",
+        "l1-early": "X",
         "l1": "s",
         "slimming": "^",
         "uniform": "v",
