@@ -75,10 +75,8 @@ class Stages:
         """A resumed run must continue the same job: same recipe, model, architecture and seed."""
         import json
 
-        from vita_cli.core.rundir import _jsonable
-
         path = self.dir / "settings.json"
-        text = json.dumps(settings, sort_keys=True, default=_jsonable)
+        text = json.dumps(settings, sort_keys=True, default=str)
         if self.resume and path.is_file() and path.read_text() != text:
             raise UserError(
                 f"--resume: {self.dir.parent} was started with other settings (recipe, model, --arch or --seed)",
@@ -88,13 +86,9 @@ class Stages:
         path.write_text(text)
 
     def write_json(self, name: str, data) -> None:
-        import json
+        from vita_cli.core.rundir import RunDir
 
-        from vita_cli.core.checkpoint import atomic_write
-        from vita_cli.core.rundir import _jsonable
-
-        text = json.dumps(data, indent=2, default=_jsonable)
-        atomic_write(self.dir / name, lambda tmp: open(tmp, "w").write(text))
+        RunDir(self.dir).write_json(name, data)  # atomic: a stop mid-write leaves no half file
 
     def read_json(self, name: str):
         import json
