@@ -161,3 +161,13 @@ def test_resume_skips_the_stages_a_stopped_run_finished(vita, tmp_path, monkeypa
     r = vita(*job, "--resume", "gdp.flops_target=0.4")
     _one_line_error(r)
     assert "other settings" in r.stderr
+
+    # a fresh run in the same folder starts over: nothing of the earlier job is left to resume
+    def stop(*args, **kwargs):
+        raise RuntimeError("simulated stop")
+
+    monkeypatch.setattr(engine, "run_gdp_arm", stop)
+    r = vita(*job)
+    assert r.exit_code != 0
+    assert (stages / "dense.safetensors").is_file() and not (stages / "gdp.json").exists()
+    assert not (stages / "baseline-l1.json").exists()

@@ -82,6 +82,10 @@ class Stages:
                 f"--resume: {self.dir.parent} was started with other settings (recipe, model, --arch or --seed)",
                 "resume with the same command, or start a new run in another --out",
             )
+        if not self.resume and self.dir.is_dir():
+            import shutil
+
+            shutil.rmtree(self.dir)  # a fresh run: stages left by an earlier job must not be resumed later
         self.dir.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
 
