@@ -58,8 +58,8 @@ def run_gdp(
 
 class Stages:
     """What a stopped run already finished, in ``<run>/stages``: the dense model (and per-epoch checkpoints
-    while it trains), the GDP arm (its compact model, metrics and gate history) and each baseline's
-    metrics. ``--resume`` skips what is there; a fresh run overwrites it. The gate phase itself restarts
+    while it trains), the GDP arm's metrics and history (its compact model and gate values are the run's
+    own outputs, written as soon as the arm ends) and each baseline's metrics. ``--resume`` skips what is there; a fresh run overwrites it. The gate phase itself restarts
     from the dense model (it is the short part)."""
 
     def __init__(self, directory, resume: bool):
@@ -181,10 +181,11 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
 
     run_dir = session.run_dir
     out_path = run_dir / "compact.safetensors"
-    if stages.done("gdp.json", "gate_values.pt") and out_path.is_file():
+    gates_path = run_dir / "gate_values.pt"
+    if stages.done("gdp.json") and out_path.is_file() and gates_path.is_file():
         saved = stages.read_json("gdp.json")
         arm = engine.Arm(model=load_model(out_path).model, **saved["arm"])
-        history, snapshots = saved["history"], list(torch.load(stages / "gate_values.pt"))
+        history, snapshots = saved["history"], list(torch.load(gates_path))
         checks = arm.extra
         session.log(f"resume: GDP arm from {out_path}")
     else:
@@ -206,7 +207,7 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
             "test_acc": arm.test_acc,
         }
         out_path = save_model(out_path, arm.model, out_arch, meta=meta)
-        torch.save(torch.stack(snapshots), stages / "gate_values.pt")
+        torch.save(torch.stack(snapshots), gates_path)
         stages.write_json("gdp.json", {"arm": _arm_record(arm), "history": history})
     arms = [arm]
     for kind in cfg.baselines:
@@ -237,7 +238,6 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
         {"arm": a.name, "flops_ratio": a.flops_ratio, "accuracy": a.test_acc} for a in arms
     ]
     figures["accuracy_vs_flops"] = str(plot_accuracy_vs_flops(points, run_dir / "accuracy_vs_flops.png"))
-    torch.save(torch.stack(snapshots), run_dir / "gate_values.pt")
     result = {
         "method": "gdp",
         "model": str(model_path) if model_path else spec["name"],

@@ -249,7 +249,7 @@ class Arm:
 
 
 def _val_accuracy(model, loaders, device) -> float | None:
-    if loaders.val is None or len(loaders.val.dataset) == 0:
+    if loaders.val is None:  # build_loaders gives None for an empty validation split
         return None
     return evaluate(model, loaders.val, device).accuracy
 
