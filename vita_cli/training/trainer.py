@@ -213,6 +213,7 @@ def fit(
     resume: str | Path | None = None,
     extra_param_groups: list[dict] | None = None,
     checkpoint_meta: dict[str, Any] | None = None,
+    lr_lambda: Callable[[int], float] | None = None,
 ) -> TrainResult:
     """Train ``model`` in place for ``cfg.epochs`` epochs and return its history.
 
@@ -225,6 +226,7 @@ def fit(
     - ``checkpoint_dir``: write ``last.pt`` + ``metrics.jsonl`` each epoch (rank 0 only).
     - ``resume``: ``"auto"`` | path | None (see :func:`resolve_resume`).
     - ``extra_param_groups``: optimiser groups (e.g. gates without weight decay) besides the model's.
+    - ``lr_lambda(step) -> factor`` replaces ``cfg``'s schedule (e.g. one cosine continued across two calls).
     """
     device = torch.device(device)
     model.to(device)
@@ -246,7 +248,9 @@ def fit(
     if cfg.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps_per_epoch)
     optimizer = build_optimizer(model, cfg, extra_param_groups)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg, steps_per_epoch))
+    if lr_lambda is None:
+        lr_lambda = lambda s: lr_factor(s, cfg, steps_per_epoch)  # noqa: E731
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
     scaler = grad_scaler(device, cfg.amp)
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     trainable = [p for g in optimizer.param_groups for p in g["params"]]

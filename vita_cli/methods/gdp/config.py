@@ -24,7 +24,9 @@ class GdpConfig:
     # leaves the penalty almost no grip in short schedules: its pull on x scales like ε/x³]
     gate_lr: float | None = None  # None: the train section's lr
     weight_lr: float | None = None  # weights' lr during the GDP phase; None: the train section's lr
-    schedule: Literal["constant", "cosine"] = "constant"  # lr schedule during the GDP phase
+    schedule: Literal["constant", "cosine", "continuous"] = "constant"  # lr schedule during the GDP phase;
+    # continuous [proposal]: one cosine over gate phase + fine-tune (the paper's "no interruption to
+    # training"): the lr does not restart at the fold, and the fine-tune gets the rest of the planned epochs
     eps_start: float = 1e-2
     eps_end: float = 1e-4
     eps_schedule: Literal["geometric", "after_target"] = "after_target"  # geometric: ε₀→ε_min over all GDP

@@ -11,6 +11,7 @@ network computes the same logits and that its hook-counted MACs equal the biline
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -60,6 +61,17 @@ def param_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def continued_cosine(done_steps: int, total_steps: int):
+    """lr factor of one cosine over ``total_steps`` for a run that starts ``done_steps`` into it."""
+    total = max(1, total_steps)
+    return lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, (step + done_steps) / total)))
+
+
+def planned_epochs(cfg: GdpConfig, budget: int | None) -> int:
+    """Gate phase + fine-tune epochs: ``budget`` when given, else the recipe's maximum."""
+    return budget if budget is not None else cfg.epochs + cfg.finetune_epochs
+
+
 def gdp_phase(
     model: nn.Module,
     graph: ChannelGraph,
@@ -70,30 +82,38 @@ def gdp_phase(
     train_cfg: TrainConfig,
     device,
     reporter: Reporter = SILENT,
+    horizon_epochs: int | None = None,
 ) -> PhaseResult:
-    """Train weights and gates with the FLOPs penalty until the target is met and gates polarize."""
+    """Train weights and gates with the FLOPs penalty until the target is met and gates polarize.
+
+    ``horizon_epochs`` (schedule ``continuous``): the length of the one cosine the gate phase starts
+    and the fine-tune finishes (:func:`planned_epochs`).
+    """
     device = torch.device(device)
     bank.to(device)
     phase_cfg = dataclasses.replace(
         train_cfg,
         epochs=cfg.epochs,
-        schedule=cfg.schedule,
+        schedule="cosine" if cfg.schedule == "continuous" else cfg.schedule,
         warmup_epochs=0,
         milestones=[],
         lr=cfg.weight_lr or train_cfg.lr,
     )
-    steps_per_epoch = len(train_loader)
-    if phase_cfg.max_steps_per_epoch:
-        steps_per_epoch = min(steps_per_epoch, phase_cfg.max_steps_per_epoch)
+    steps_per_epoch = _steps_per_epoch(train_loader, phase_cfg)
     controller = GdpController(
         cfg, graph, bank, dense_macs(graph), cfg.epochs * steps_per_epoch, steps_per_epoch
     )
+    schedule = None
+    if cfg.schedule == "continuous":
+        schedule = continued_cosine(0, (horizon_epochs or planned_epochs(cfg, None)) * steps_per_epoch)
     gate_lr = cfg.gate_lr if cfg.gate_lr is not None else train_cfg.lr
     groups = [{"params": list(bank.parameters()), "weight_decay": 0.0, "lr": gate_lr}]
     snapshots = [bank.all_values()]
 
     def batch_hook(images, labels, step):
-        controller.before_step(step, gate_lr * lr_factor(max(0, step - 1), phase_cfg, steps_per_epoch))
+        previous = max(0, step - 1)  # the proximal step follows the optimiser step just taken
+        factor = schedule(previous) if schedule else lr_factor(previous, phase_cfg, steps_per_epoch)
+        controller.before_step(step, gate_lr * factor)
         return images, labels
 
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -143,6 +163,7 @@ def gdp_phase(
             batch_hook=batch_hook,
             epoch_callback=epoch_callback,
             extra_param_groups=groups,
+            lr_lambda=schedule,
         )
     return PhaseResult(result.history, snapshots, len(result.history), controller.lam, bank.eps)
 
@@ -209,9 +230,10 @@ def train_plain(
     loss_fn=None,
     checkpoint_dir=None,
     resume=None,
+    lr_lambda=None,
 ):
     """Ordinary training for ``epochs`` epochs with the train section's optimiser (cosine unless set);
-    ``checkpoint_dir`` / ``resume`` as in :func:`vita_cli.training.fit` (per-epoch checkpoints)."""
+    ``checkpoint_dir`` / ``resume`` / ``lr_lambda`` as in :func:`vita_cli.training.fit`."""
     if epochs <= 0:
         return []
     cfg = dataclasses.replace(train_cfg, epochs=epochs, warmup_epochs=min(train_cfg.warmup_epochs, epochs))
@@ -225,6 +247,7 @@ def train_plain(
         loss_fn=loss_fn,
         checkpoint_dir=checkpoint_dir,
         resume=resume,
+        lr_lambda=lr_lambda,
     ).history
 
 
@@ -246,6 +269,11 @@ class Arm:
     epochs: int  # training epochs this arm spent after the dense model (budget)
     extra: dict = field(default_factory=dict)
     val_acc: float | None = None  # on the validation split: what a study tunes GDP's settings on, never test
+
+
+def _steps_per_epoch(loader, train_cfg: TrainConfig) -> int:
+    steps = len(loader)  # as fit() counts them
+    return min(steps, train_cfg.max_steps_per_epoch) if train_cfg.max_steps_per_epoch else steps
 
 
 def _val_accuracy(model, loaders, device) -> float | None:
@@ -341,18 +369,35 @@ def run_gdp_arm(
     """GDP on ``model`` (modified in place): gate phase, threshold, fold + remove, verify, fine-tune.
 
     ``budget``: total epochs after the dense model; when the gate phase stops early (target met and gates
-    polarized) the fine-tune gets the rest, ``budget − epochs run``, instead of ``cfg.finetune_epochs``.
+    polarized) the fine-tune gets the rest, ``budget − epochs run``, instead of ``cfg.finetune_epochs``
+    (schedule ``continuous``: the rest of :func:`planned_epochs` in any case, at the gate phase's lr,
+    continuing its cosine instead of restarting one).
     """
+    continuous = cfg.schedule == "continuous"
+    horizon = planned_epochs(cfg, budget)
     bank = GateBank(graph, cfg.gate_init, cfg.eps_start)
-    phase = gdp_phase(model, graph, bank, loaders.train, loaders.val, cfg, train_cfg, device, reporter)
+    phase = gdp_phase(
+        model, graph, bank, loaders.train, loaders.val, cfg, train_cfg, device, reporter, horizon
+    )
     acc_gated = gated_accuracy(model, graph, bank, loaders.test, device)
     check = next(iter(loaders.test))[0][: cfg.check_batch]
     final_values = bank.all_values()
     comp = finalize(model, graph, bank, cfg, check)
     acc_thresholded = gated_accuracy(model, graph, bank, loaders.test, device)
     acc_compact = evaluate(comp.model, loaders.test, device).accuracy
-    ft_epochs = cfg.finetune_epochs if budget is None else max(0, budget - phase.epochs_run)
-    train_plain(comp.model, loaders.train, loaders.val, train_cfg, ft_epochs, device, reporter)
+    if continuous or budget is not None:
+        ft_epochs = max(0, horizon - phase.epochs_run)
+    else:
+        ft_epochs = cfg.finetune_epochs
+    if continuous:
+        steps = _steps_per_epoch(loaders.train, train_cfg)
+        ft_cfg = dataclasses.replace(train_cfg, lr=cfg.weight_lr or train_cfg.lr)
+        schedule = continued_cosine(phase.epochs_run * steps, horizon * steps)
+        train_plain(
+            comp.model, loaders.train, loaders.val, ft_cfg, ft_epochs, device, reporter, lr_lambda=schedule
+        )
+    else:
+        train_plain(comp.model, loaders.train, loaders.val, train_cfg, ft_epochs, device, reporter)
     acc_ft = evaluate(comp.model, loaders.test, device).accuracy
     dense = dense_macs(graph)
     checks = {
