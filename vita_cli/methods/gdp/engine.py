@@ -389,15 +389,14 @@ def run_gdp_arm(
         ft_epochs = max(0, horizon - phase.epochs_run)
     else:
         ft_epochs = cfg.finetune_epochs
+    ft_cfg, schedule = train_cfg, None
     if continuous:
         steps = _steps_per_epoch(loaders.train, train_cfg)
         ft_cfg = dataclasses.replace(train_cfg, lr=cfg.weight_lr or train_cfg.lr)
         schedule = continued_cosine(phase.epochs_run * steps, horizon * steps)
-        train_plain(
-            comp.model, loaders.train, loaders.val, ft_cfg, ft_epochs, device, reporter, lr_lambda=schedule
-        )
-    else:
-        train_plain(comp.model, loaders.train, loaders.val, train_cfg, ft_epochs, device, reporter)
+    train_plain(
+        comp.model, loaders.train, loaders.val, ft_cfg, ft_epochs, device, reporter, lr_lambda=schedule
+    )
     acc_ft = evaluate(comp.model, loaders.test, device).accuracy
     dense = dense_macs(graph)
     checks = {
