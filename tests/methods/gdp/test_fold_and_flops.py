@@ -8,7 +8,15 @@ import torchvision
 from vita_cli.core.errors import UserError
 from vita_cli.methods.gdp.compact import apply_manifest, compact_model, harden
 from vita_cli.methods.gdp.engine import conv_linear_macs
-from vita_cli.methods.gdp.flops import dense_macs, hard_macs, resolve_keep, smooth_macs
+from vita_cli.methods.gdp.flops import (
+    channel_costs,
+    dense_macs,
+    gate_prices,
+    hard_macs,
+    resolve_keep,
+    smooth_counts,
+    smooth_macs,
+)
 from vita_cli.methods.gdp.gates import GateBank, GateHooks, smoothed_l0
 from vita_cli.methods.gdp.graph import build_channel_graph
 from vita_cli.models.cifar_resnet import CifarResNet
@@ -155,6 +163,35 @@ def test_smoothed_l0_and_bilinear_penalty_gradient():
     assert abs(f.item() / dense_macs(graph) - 1) < 1e-3
     f.backward()
     assert all(bank.raw(s).grad is not None for s in bank.space_ids)
+
+
+def test_gate_prices_follow_option_a_shortcuts():
+    """A source channel whose shortcut destination is open costs nothing to close (it is still produced
+    and read); once its gate is closed, closing the destination frees it too."""
+    graph = build_channel_graph(CifarResNet(20, 10, 1, shortcut="A"), (1, 16, 16))
+    torch.manual_seed(0)
+    gates = {s: torch.rand(graph.spaces[s].size) for s in graph.gated_spaces}
+    r = graph.remaps[0]
+    mapped = [j for j, i in enumerate(r.index) if i >= 0]
+    gates[r.dst][mapped] = 1.0
+    prices = gate_prices(graph, gates)
+    costs = channel_costs(graph, {s: float(n) for s, n in smooth_counts(graph, gates).items()})
+    linked = {x for rem in graph.remaps for x in (rem.src, rem.dst)}
+    for s in graph.gated_spaces:
+        if s not in linked:
+            assert torch.allclose(prices[s], torch.full_like(prices[s], costs[s]), rtol=1e-5)
+    assert torch.all(prices[r.src] == 0)
+
+    gates[r.src][:] = 0.0
+    nxt = graph.remaps[1]
+    assert nxt.src == r.dst
+    gates[nxt.dst][:] = 0.0  # nothing downstream holds the stage-2 stream open
+    prices = gate_prices(graph, gates)
+    costs = channel_costs(graph, {s: float(n) for s, n in smooth_counts(graph, gates).items()})
+    unmapped = [j for j, i in enumerate(r.index) if i < 0]
+    both = torch.full((len(mapped),), costs[r.dst] + costs[r.src])
+    assert torch.allclose(prices[r.dst][mapped], both, rtol=1e-5)
+    assert torch.allclose(prices[r.dst][unmapped], torch.full((len(unmapped),), costs[r.dst]), rtol=1e-5)
 
 
 class _Concat(nn.Module):

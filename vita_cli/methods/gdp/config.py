@@ -37,6 +37,9 @@ class GdpConfig:
     lam_growth: float = 0.15  # λ ← λ·(1 + growth) at every controller check while hard FLOPs > target
     controller_every: int = 2  # optimiser steps between controller checks
     penalty: Literal["proximal", "autograd"] = "proximal"  # [proposal] see controller docstring
+    price: Literal["channel", "space"] = "channel"  # proximal step: each gate charged ∂F̃/∂g (channel)
+    # or its space's ∂F̃/∂n (space: the same for every gate of a space; over-charges option-A shortcut
+    # sources whose destination channel is open, as results before session 6 did)
     controller_signal: Literal["hard", "smooth"] = (
         "hard"  # what λ is raised on: the hard FLOPs (the notes) or
     )

@@ -11,6 +11,9 @@
   (the other factor frozen at its current value), ``x ← x / (1 + lr·λ·w_S·2ε/(x²+ε)²)`` — the exact
   backward-Euler step for λ·w_S·g_ε(x) linearised in x, stable however small ε gets (an explicit
   step would overshoot once 2λw/ε·lr > 2). ``"autograd"`` adds λ·F̃/F_dense to the loss instead.
+  With ``price = "channel"`` w is per gate, ∂F̃/∂g_c / F_dense (it differs within a space only where
+  option-A shortcuts tie a channel to one downstream), which makes the proximal step's linearisation the
+  same as the gradient of F̃; ``"space"`` charges every gate of S the space's w_S.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from __future__ import annotations
 import torch
 
 from vita_cli.methods.gdp.config import GdpConfig
-from vita_cli.methods.gdp.flops import channel_costs, hard_macs, resolve_keep, smooth_counts, smooth_macs
+from vita_cli.methods.gdp.flops import (
+    channel_costs,
+    gate_prices,
+    hard_macs,
+    resolve_keep,
+    smooth_counts,
+    smooth_macs,
+)
 from vita_cli.methods.gdp.gates import GateBank
 from vita_cli.methods.gdp.graph import ChannelGraph
 
@@ -78,8 +88,11 @@ class GdpController:
         if self.cfg.penalty != "proximal" or self.lam == 0:
             return
         gates = self.bank.gates()
-        counts = {s: float(n) for s, n in smooth_counts(self.graph, gates).items()}
-        costs = channel_costs(self.graph, counts)
+        if self.cfg.price == "channel":
+            costs = gate_prices(self.graph, gates)
+        else:
+            counts = {s: float(n) for s, n in smooth_counts(self.graph, gates).items()}
+            costs = channel_costs(self.graph, counts)
         eps = self.bank.eps
         for s in self.bank.space_ids:
             x = self.bank.raw(s)

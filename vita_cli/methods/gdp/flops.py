@@ -120,3 +120,21 @@ def channel_costs(graph: ChannelGraph, counts: dict[int, float]) -> dict[int, fl
             cost[lay.in_space] += lay.coeff * counts[lay.out_space]
             cost[lay.out_space] += lay.coeff * counts[lay.in_space]
     return cost
+
+
+def gate_prices(graph: ChannelGraph, gates: dict[int, torch.Tensor]) -> dict[int, torch.Tensor]:
+    """∂F̃/∂g for every gate: what closing that one gate saves, the other gates held where they are.
+
+    Equal to :func:`channel_costs` for every gate of a space unless option-A shortcuts link spaces: a
+    source channel whose destination is open still has to be produced, so closing its gate saves only
+    the readers' side (∂ of the soft OR: 1 − g_dst), and a destination channel also frees its source
+    when that one's gate is closed (1 − g_src).
+    """
+    with torch.enable_grad():
+        leaves = {s: g.detach().clone().requires_grad_(True) for s, g in gates.items()}
+        total = smooth_macs(graph, leaves)
+        grads = torch.autograd.grad(total, list(leaves.values()), allow_unused=True)
+    return {
+        s: (g if g is not None else torch.zeros_like(leaves[s])).detach()
+        for s, g in zip(leaves, grads, strict=True)
+    }
