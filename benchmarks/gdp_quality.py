@@ -31,7 +31,7 @@ from safetensors.torch import load_file, save_file
 
 
 def main(argv=None):
-    from vita_cli.core.recipe import from_dict, load_recipe
+    from vita_cli.core.recipe import dump_yaml, from_dict, load_recipe, to_dict
     from vita_cli.core.seed import seed_everything
     from vita_cli.methods.gdp import engine
     from vita_cli.methods.gdp.config import GdpConfig
@@ -83,6 +83,9 @@ def main(argv=None):
     rows_path = out / "rows.jsonl"
     rec, _ = load_recipe(args.recipe, PruneRecipe, args.overrides)
     base_cfg = from_dict(GdpConfig, dict(rec.gdp), "gdp")
+    # every GDP setting (defaults included) beside the rows, so each result names its variant
+    resolved = {**to_dict(rec), "gdp": to_dict(base_cfg), "benchmark_args": vars(args)}
+    dump_yaml(resolved, out / "recipe.yaml")
     device = torch.device(args.device)
     for seed in args.seeds:
         seed_everything(seed)
