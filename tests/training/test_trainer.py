@@ -14,11 +14,17 @@ def _cfg(**kw):
     return TrainConfig(**base)
 
 
-def _run(epochs_cfg=2, stop_after=None, checkpoint_dir=None, resume=None, seed=0):
+def _killed(epoch, model, record):
+    if epoch == 2:  # during epoch 2's bookkeeping, after epoch 1's checkpoint was written
+        raise KeyboardInterrupt
+
+
+def _run(epochs_cfg=2, stop_after=None, checkpoint_dir=None, resume=None, seed=0, callback=None):
     torch.manual_seed(seed)
     model = tiny_cnn()
     train, val = loaders()
-    callback = (lambda e, m, r: {"stop": e >= stop_after}) if stop_after else None
+    if stop_after:
+        callback = lambda e, m, r: {"stop": e >= stop_after}  # noqa: E731
     return fit(
         model,
         train,
@@ -46,8 +52,9 @@ def test_fit_learns_and_reports_history():
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     straight = _run()
-    # "kill" after epoch 1: stop, then a fresh process-like start with other RNG state resumes
-    _run(stop_after=1, checkpoint_dir=tmp_path)
+    # kill in epoch 2, then a fresh process-like start with other RNG state resumes
+    with pytest.raises(KeyboardInterrupt):
+        _run(callback=_killed, checkpoint_dir=tmp_path)
     lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1]
     resumed = _run(checkpoint_dir=tmp_path, resume="auto", seed=123)
@@ -57,6 +64,17 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
         assert torch.equal(a, b), name
     assert [r["epoch"] for r in resumed.history] == [1, 2]
     assert resumed.history[1]["train_loss"] == straight.history[1]["train_loss"]
+
+
+def test_a_run_its_callback_stopped_resumes_as_stopped(tmp_path):
+    first = _run(epochs_cfg=3, stop_after=1, checkpoint_dir=tmp_path)
+    assert first.stopped_early and len(first.history) == 1
+    again = _run(epochs_cfg=3, checkpoint_dir=tmp_path, resume="auto")
+    assert again.stopped_early and [r["epoch"] for r in again.history] == [1]
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values(), strict=True)
+    )
 
 
 def test_resume_auto_without_checkpoint_starts_fresh(tmp_path):

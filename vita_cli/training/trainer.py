@@ -214,6 +214,7 @@ def fit(
     extra_param_groups: list[dict] | None = None,
     checkpoint_meta: dict[str, Any] | None = None,
     lr_lambda: Callable[[int], float] | None = None,
+    extra_state: tuple[Callable[[], dict], Callable[[dict], None]] | None = None,
 ) -> TrainResult:
     """Train ``model`` in place for ``cfg.epochs`` epochs and return its history.
 
@@ -227,6 +228,9 @@ def fit(
     - ``resume``: ``"auto"`` | path | None (see :func:`resolve_resume`).
     - ``extra_param_groups``: optimiser groups (e.g. gates without weight decay) besides the model's.
     - ``lr_lambda(step) -> factor`` replaces ``cfg``'s schedule (e.g. one cosine continued across two calls).
+    - ``extra_state = (get, set)``: state outside the model and optimiser (tensors, numbers, lists) saved
+      in every checkpoint by ``get()`` and handed back to ``set`` on resume. A run whose
+      ``epoch_callback`` stopped it resumes as stopped.
     """
     device = torch.device(device)
     model.to(device)
@@ -255,7 +259,7 @@ def fit(
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
 
-    start_epoch, history, best = 0, [], None
+    start_epoch, history, best, stopped = 0, [], None, False
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -264,12 +268,14 @@ def fit(
             scaler.load_state_dict(state["scaler"])
         _set_rng_state(state["rng"], train_loader)
         start_epoch, history, best = int(state["epoch"]), list(state["history"]), state.get("best_val_acc")
+        if extra_state is not None and "extra" in state:
+            extra_state[1](state["extra"])
+        stopped = bool(state.get("stopped", False))  # the epoch callback had ended the run
         mask_weights_(pairs)
         reporter.log(f"resumed from {resume_path} at epoch {start_epoch}")
 
     step = start_epoch * steps_per_epoch
-    stopped = False
-    for epoch in range(start_epoch, cfg.epochs):
+    for epoch in range(start_epoch, start_epoch if stopped else cfg.epochs):
         if hasattr(train_loader.sampler, "set_epoch"):
             train_loader.sampler.set_epoch(epoch)
         net.train()
@@ -352,6 +358,8 @@ def fit(
                     "history": history,
                     "best_val_acc": best,
                     "meta": dict(checkpoint_meta or {}),
+                    "stopped": stopped,
+                    **({"extra": extra_state[0]()} if extra_state is not None else {}),
                 }
             )
             store.append_metrics(record)

@@ -171,3 +171,38 @@ def test_resume_skips_the_stages_a_stopped_run_finished(vita, tmp_path, monkeypa
     assert r.exit_code != 0
     assert (stages / "dense.safetensors").is_file() and not (stages / "gdp.json").exists()
     assert not (stages / "baseline-l1.json").exists()
+
+
+def test_resume_continues_a_gdp_arm_stopped_after_its_gate_phase(vita, tmp_path, monkeypatch):
+    from vita_cli.methods.gdp import engine
+
+    out = tmp_path / "run"
+    job = ("prune", "--method", "gdp", *TINY, "--out", out, "gdp.baselines=[]")
+    real_finalize, real_fit = engine.finalize, engine.fit
+    monkeypatch.setattr(
+        engine, "finalize", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("simulated stop"))
+    )
+    r = vita(*job)
+    assert r.exit_code != 0 and "simulated stop" in r.stderr
+    checkpoint = out / "stages" / "gdp-training" / "gate-phase" / "last.pt"
+    assert checkpoint.is_file()
+    epochs_done = torch.load(checkpoint, weights_only=True)["epoch"]
+
+    trained, steps = [], []
+
+    def counting_fit(model, *args, **kwargs):
+        result = real_fit(model, *args, **kwargs)
+        trained.append(len(result.history))
+        return result
+
+    real_step = engine.GdpController.before_step
+    monkeypatch.setattr(engine, "finalize", real_finalize)
+    monkeypatch.setattr(engine, "fit", counting_fit)
+    monkeypatch.setattr(
+        engine.GdpController, "before_step", lambda self, *a: steps.append(1) or real_step(self, *a)
+    )
+    r = vita(*job, "--resume", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert trained[0] == epochs_done  # the gate phase's history came back from the checkpoint ...
+    assert not steps  # ... and no gate step ran again
+    assert json.loads(r.stdout)["arms"][0]["epochs_run"] == epochs_done

@@ -59,8 +59,9 @@ def run_gdp(
 class Stages:
     """What a stopped run already finished, in ``<run>/stages``: the dense model (and per-epoch checkpoints
     while it trains), the GDP arm's metrics and history (its compact model and gate values are the run's
-    own outputs, written as soon as the arm ends) and each baseline's metrics. ``--resume`` skips what is there; a fresh run overwrites it. The gate phase itself restarts
-    from the dense model (it is the short part)."""
+    own outputs, written as soon as the arm ends) and each baseline's metrics. ``--resume`` skips what is
+    there and continues an unfinished GDP arm from its last epoch (gate phase or fine-tune, checkpoints in
+    ``gdp-training/``); a fresh run overwrites it."""
 
     def __init__(self, directory, resume: bool):
         self.dir, self.resume = directory, bool(resume)
@@ -189,7 +190,17 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
         checks = arm.extra
         session.log(f"resume: GDP arm from {out_path}")
     else:
-        arm, phase, _, checks = engine.run_gdp_arm(model, graph, loaders, cfg, rec.train, device, reporter)
+        arm, phase, _, checks = engine.run_gdp_arm(
+            model,
+            graph,
+            loaders,
+            cfg,
+            rec.train,
+            device,
+            reporter,
+            checkpoint_dir=stages / "gdp-training",
+            resume=stages.resume,
+        )
         history, snapshots = phase.history, phase.snapshots
         out_arch = {
             **{k: v for k, v in spec.items() if k != "rebuild"},

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -83,11 +84,14 @@ def gdp_phase(
     device,
     reporter: Reporter = SILENT,
     horizon_epochs: int | None = None,
+    checkpoint_dir=None,
+    resume=None,
 ) -> PhaseResult:
     """Train weights and gates with the FLOPs penalty until the target is met and gates polarize.
 
     ``horizon_epochs`` (schedule ``continuous``): the length of the one cosine the gate phase starts
-    and the fine-tune finishes (:func:`planned_epochs`).
+    and the fine-tune finishes (:func:`planned_epochs`). ``checkpoint_dir`` / ``resume`` as in
+    :func:`vita_cli.training.fit`; the checkpoint also holds the gates, λ, ε and the gate snapshots.
     """
     device = torch.device(device)
     bank.to(device)
@@ -151,6 +155,23 @@ def gdp_phase(
             "stop": stop,
         }
 
+    def get_state() -> dict:
+        return {
+            "gates": {str(s): bank.raw(s).detach().cpu() for s in bank.space_ids},
+            "lam": controller.lam,
+            "reached_at": controller.reached_at,
+            "eps": bank.eps,
+            "snapshots": list(snapshots),
+        }
+
+    @torch.no_grad()
+    def set_state(state: dict) -> None:
+        for s in bank.space_ids:
+            bank.raw(s).copy_(state["gates"][str(s)])
+        controller.lam, controller.reached_at = state["lam"], state["reached_at"]
+        bank.eps = state["eps"]
+        snapshots[:] = state["snapshots"]
+
     with GateHooks(model, graph, bank):
         result = fit(
             model,
@@ -164,6 +185,9 @@ def gdp_phase(
             epoch_callback=epoch_callback,
             extra_param_groups=groups,
             lr_lambda=schedule,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            extra_state=(get_state, set_state),
         )
     return PhaseResult(result.history, snapshots, len(result.history), controller.lam, bank.eps)
 
@@ -365,8 +389,14 @@ def run_gdp_arm(
     device,
     reporter: Reporter = SILENT,
     budget: int | None = None,
+    checkpoint_dir=None,
+    resume: bool = False,
 ) -> tuple[Arm, PhaseResult, Compacted, dict]:
     """GDP on ``model`` (modified in place): gate phase, threshold, fold + remove, verify, fine-tune.
+
+    ``checkpoint_dir``: the gate phase and the fine-tune write per-epoch checkpoints under it
+    (``gate-phase/``, ``fine-tune/``); ``resume`` continues from them (compaction is deterministic, so
+    the resumed fine-tune finds the same compact shapes).
 
     ``budget``: total epochs after the dense model; when the gate phase stops early (target met and gates
     polarized) the fine-tune gets the rest, ``budget − epochs run``, instead of ``cfg.finetune_epochs``
@@ -376,8 +406,21 @@ def run_gdp_arm(
     continuous = cfg.schedule == "continuous"
     horizon = planned_epochs(cfg, budget)
     bank = GateBank(graph, cfg.gate_init, cfg.eps_start)
+    where = (lambda name: Path(checkpoint_dir) / name) if checkpoint_dir is not None else (lambda name: None)
+    auto = "auto" if resume else None
     phase = gdp_phase(
-        model, graph, bank, loaders.train, loaders.val, cfg, train_cfg, device, reporter, horizon
+        model,
+        graph,
+        bank,
+        loaders.train,
+        loaders.val,
+        cfg,
+        train_cfg,
+        device,
+        reporter,
+        horizon,
+        checkpoint_dir=where("gate-phase"),
+        resume=auto,
     )
     acc_gated = gated_accuracy(model, graph, bank, loaders.test, device)
     check = next(iter(loaders.test))[0][: cfg.check_batch]
@@ -395,7 +438,16 @@ def run_gdp_arm(
         ft_cfg = dataclasses.replace(train_cfg, lr=cfg.weight_lr or train_cfg.lr)
         schedule = continued_cosine(phase.epochs_run * steps, horizon * steps)
     train_plain(
-        comp.model, loaders.train, loaders.val, ft_cfg, ft_epochs, device, reporter, lr_lambda=schedule
+        comp.model,
+        loaders.train,
+        loaders.val,
+        ft_cfg,
+        ft_epochs,
+        device,
+        reporter,
+        lr_lambda=schedule,
+        checkpoint_dir=where("fine-tune"),
+        resume=auto,
     )
     acc_ft = evaluate(comp.model, loaders.test, device).accuracy
     dense = dense_macs(graph)
