@@ -380,6 +380,10 @@ def run_baseline(
     )
 
 
+def _subdir(directory, name: str) -> Path | None:
+    return None if directory is None else Path(directory) / name
+
+
 def run_gdp_arm(
     model: nn.Module,
     graph: ChannelGraph,
@@ -406,7 +410,6 @@ def run_gdp_arm(
     continuous = cfg.schedule == "continuous"
     horizon = planned_epochs(cfg, budget)
     bank = GateBank(graph, cfg.gate_init, cfg.eps_start)
-    where = (lambda name: Path(checkpoint_dir) / name) if checkpoint_dir is not None else (lambda name: None)
     auto = "auto" if resume else None
     phase = gdp_phase(
         model,
@@ -419,7 +422,7 @@ def run_gdp_arm(
         device,
         reporter,
         horizon,
-        checkpoint_dir=where("gate-phase"),
+        checkpoint_dir=_subdir(checkpoint_dir, "gate-phase"),
         resume=auto,
     )
     acc_gated = gated_accuracy(model, graph, bank, loaders.test, device)
@@ -446,7 +449,7 @@ def run_gdp_arm(
         device,
         reporter,
         lr_lambda=schedule,
-        checkpoint_dir=where("fine-tune"),
+        checkpoint_dir=_subdir(checkpoint_dir, "fine-tune"),
         resume=auto,
     )
     acc_ft = evaluate(comp.model, loaders.test, device).accuracy
