@@ -179,9 +179,11 @@ def test_resume_continues_a_gdp_arm_stopped_after_its_gate_phase(vita, tmp_path,
     out = tmp_path / "run"
     job = ("prune", "--method", "gdp", *TINY, "--out", out, "gdp.baselines=[]")
     real_finalize, real_fit = engine.finalize, engine.fit
-    monkeypatch.setattr(
-        engine, "finalize", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("simulated stop"))
-    )
+
+    def stop_before_folding(*args, **kwargs):
+        raise RuntimeError("simulated stop")
+
+    monkeypatch.setattr(engine, "finalize", stop_before_folding)
     r = vita(*job)
     assert r.exit_code != 0 and "simulated stop" in r.stderr
     checkpoint = out / "stages" / "gdp-training" / "gate-phase" / "last.pt"

@@ -190,9 +190,9 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
         checks = arm.extra
         session.log(f"resume: GDP arm from {out_path}")
     else:
-        where = {"checkpoint_dir": stages / "gdp-training", "resume": stages.resume}
+        resumable = {"checkpoint_dir": stages / "gdp-training", "resume": stages.resume}
         arm, phase, _, checks = engine.run_gdp_arm(
-            model, graph, loaders, cfg, rec.train, device, reporter, **where
+            model, graph, loaders, cfg, rec.train, device, reporter, **resumable
         )
         history, snapshots = phase.history, phase.snapshots
         out_arch = {
