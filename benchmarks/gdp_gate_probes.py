@@ -36,10 +36,13 @@ def main(argv=None):
     parser.add_argument("--train-subset", type=int, default=8000, help="images for the drift probe")
     parser.add_argument("--drift-epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("overrides", nargs="*", help="recipe overrides, e.g. gdp.gate_lr=0.1")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    rec, _ = load_recipe(args.recipe, PruneRecipe, overrides=[f"data.train_subset={args.train_subset}"])
+    rec, _ = load_recipe(
+        args.recipe, PruneRecipe, overrides=[f"data.train_subset={args.train_subset}", *args.overrides]
+    )
     cfg = from_dict(GdpConfig, rec.gdp, "gdp")
     seed_everything(args.seed)
     loaders = build_loaders(rec.data, seed=args.seed)
@@ -72,7 +75,10 @@ def main(argv=None):
     start = {s: bank.raw(s).detach().clone() for s in bank.space_ids}
     free = dataclasses.replace(cfg, lam_start=0.0, epochs=args.drift_epochs, min_epochs=args.drift_epochs)
     engine.gdp_phase(model, graph, bank, loaders.train, loaders.val, free, rec.train, torch.device("cpu"))
-    print(f"drift: λ = 0, {args.drift_epochs} epochs on {args.train_subset} images, x₀ = {cfg.gate_init}")
+    print(
+        f"drift: λ = 0, {args.drift_epochs} epochs on {args.train_subset} images, x₀ = {cfg.gate_init},"
+        f" gate lr {cfg.gate_lr or rec.train.lr}"
+    )
     for s in bank.space_ids:
         moved = (bank.raw(s).detach() - start[s]).abs()
         print(
