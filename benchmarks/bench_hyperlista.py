@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from vita_cli.core.recipe import load_recipe
+from vita_cli.schemas import load_any_recipe
 from vita_cli.methods.hyperlista import classic, experiment
 from vita_cli.methods.hyperlista.hyper import (
     HyperConstants,
@@ -42,7 +42,7 @@ def main() -> None:
     results: dict = {"threads": args.threads}
 
     # ---- 1. HyperLISTA-16 vs FISTA until stall, 1 000 problems
-    recipe, _ = load_recipe("hyperlista/default")
+    recipe, _ = load_any_recipe("hyperlista/default")
     recipe.problem.n_test = 1000
     problem, ops = experiment.build_problem(recipe.problem)
     tuned = experiment.tune(recipe, problem, ops)
@@ -75,7 +75,7 @@ def main() -> None:
     print(f"speed-up {t_fista / t_hyper:.1f}×\n", flush=True)
 
     # ---- 2. the official 11×11×21 grid on 512 problems, batched over grid points
-    official, _ = load_recipe("hyperlista/official")
+    official, _ = load_any_recipe("hyperlista/official")
     problem, ops = experiment.build_problem(official.problem)
     axes = experiment.search_axes(official, ops)
     points = grid_points(axes)

@@ -3,16 +3,17 @@ import json
 import numpy as np
 import pytest
 
-from vita_cli.core.recipe import list_recipes, load_recipe
+from vita_cli.core.recipe import list_recipes
+from vita_cli.schemas import load_any_recipe
 
 
 def test_augmax_recipes_validate():
     names = [n for n, _ in list_recipes() if n.startswith("augmax/")]
     assert {"augmax/default", "augmax/paper", "augmax/tiny"} <= set(names)
     for name in names:
-        recipe, path = load_recipe(name)
+        recipe, path = load_any_recipe(name)
         assert path.read_text().startswith("# vita augmax-train")
-    paper, _ = load_recipe("augmax/paper")
+    paper, _ = load_any_recipe("augmax/paper")
     assert (paper.train.epochs, paper.method.steps, paper.method.step_size, paper.method.lam) == (
         200,
         5,

@@ -11,8 +11,8 @@ from vita_cli.core.recipe import (
     load_recipe,
     read_yaml,
     recipe_dir_of,
-    schema_for,
 )
+from vita_cli.schemas import load_any_recipe, schema_for
 
 
 @dataclass
@@ -74,7 +74,7 @@ def test_bad_override_syntax():
 
 def test_unknown_recipe_name():
     with pytest.raises(UserError) as exc:
-        load_recipe("nope/nothing")
+        load_any_recipe("nope/nothing")
     assert "known recipes" in exc.value.hint
 
 

@@ -1,13 +1,44 @@
-"""The ``vita`` command: a Typer app that collects every verb module in this package."""
+"""The ``vita`` command: one Typer app; :data:`VERBS` is the table of verb modules it registers."""
 
 from __future__ import annotations
-
-import importlib
-import pkgutil
 
 import typer
 
 from vita_cli import __version__
+from vita_cli.cli import (
+    attack_ticket,
+    augmax_train,
+    demo,
+    eval_robust,
+    evaluate,
+    export,
+    hyperlista,
+    info,
+    inspect,
+    prune,
+    recipes,
+    sign_ticket,
+    train,
+    verify_ticket,
+)
+
+# Every verb module, in the order `vita --help` lists them. A new verb adds its module here.
+VERBS = (
+    train,
+    evaluate,
+    inspect,
+    prune,
+    sign_ticket,
+    verify_ticket,
+    attack_ticket,
+    augmax_train,
+    eval_robust,
+    hyperlista,
+    export,
+    recipes,
+    info,
+    demo,
+)
 
 app = typer.Typer(
     name="vita",
@@ -17,9 +48,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-
-_NOT_VERBS = {"app", "common"}
-
 
 def _version(value: bool):
     if value:
@@ -36,19 +64,8 @@ def root(
     """Efficient, robust and trustworthy deep learning methods as command-line tools."""
 
 
-def _register_verbs() -> None:
-    import vita_cli.cli as pkg
-
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        if info.name in _NOT_VERBS or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"vita_cli.cli.{info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(app)
-
-
-_register_verbs()
+for _verb in VERBS:
+    _verb.register(app)
 
 
 def main() -> None:

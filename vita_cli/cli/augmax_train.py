@@ -118,7 +118,7 @@ def _demo(session: Session, folder) -> str:
     from pathlib import Path
 
     from vita_cli.cli.eval_robust import run_eval
-    from vita_cli.core.recipe import load_recipe
+    from vita_cli.schemas import load_any_recipe
 
     folder = Path(folder)
     rows = []
@@ -130,8 +130,8 @@ def _demo(session: Session, folder) -> str:
             out=folder / method,
             quiet=True,
         )
-        recipe, _ = load_recipe(
-            "augmax/tiny", None, [f"method.name={method}", "data.train_subset=512", "data.batch_size=32"]
+        recipe, _ = load_any_recipe(
+            "augmax/tiny", [f"method.name={method}", "data.train_subset=512", "data.batch_size=32"]
         )
         trained = run_training(sub, recipe)
         result = run_eval(

@@ -22,10 +22,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from vita_cli.core.context import RunContext
 from vita_cli.core.errors import UserError, VitaError
 from vita_cli.core.progress import ConsoleReporter
 from vita_cli.core.recipe import dump_yaml, load_recipe
 from vita_cli.core.rundir import RunDir, _jsonable, default_run_dir
+from vita_cli.schemas import load_any_recipe
 
 PANEL = "Common options"
 
@@ -86,9 +88,24 @@ class Session:
     def log(self, message: str) -> None:
         self.console.print(message, markup=False, highlight=False)
 
+    def context(self, resume: bool = False) -> RunContext:
+        """The core run context a method's ``run(recipe, ctx)`` takes."""
+        return RunContext(
+            device=self.device,
+            seed=self.seed,
+            out=self.run_dir.path,
+            reporter=self.reporter,
+            resume=resume,
+            log=self.log,
+            _run_dir=self.run_dir,
+        )
+
     def recipe(self, name_or_path: str, overrides: list[str] | None, schema: type | None = None):
         """Load and type-check a recipe and write the resolved copy into the run directory."""
-        recipe, path = load_recipe(name_or_path, schema, overrides)
+        if schema is None:
+            recipe, path = load_any_recipe(name_or_path, overrides)
+        else:
+            recipe, path = load_recipe(name_or_path, schema, overrides)
         dump_yaml(recipe, self.run_dir / "recipe.yaml")
         self.log(f"recipe {path} -> run directory {self.run_dir.path}")
         return recipe

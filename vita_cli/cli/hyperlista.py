@@ -297,11 +297,11 @@ def _demo(session: Session, folder: Path) -> str:
     """Quick grid on γ = 1 + ISTA/FISTA/ALISTA(short schedule), full-size problem, ≲ 90 s on 2 cores."""
     import torch
 
-    from vita_cli.core.recipe import load_recipe
+    from vita_cli.schemas import load_any_recipe
     from vita_cli.methods.hyperlista import experiment
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    recipe, _ = load_recipe("hyperlista/default")
+    recipe, _ = load_any_recipe("hyperlista/default")
     problem, ops = experiment.build_problem(recipe.problem, session.device)
     result = run_eval(session, recipe, problem, ops, None, folder)
     experiment.save_params(folder / "hyperlista.json", result["tuning"])

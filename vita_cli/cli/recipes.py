@@ -18,8 +18,8 @@ from vita_cli.core.recipe import (
     list_recipes,
     read_yaml,
     recipe_dir_of,
-    schema_for,
 )
+from vita_cli.schemas import schema_for
 
 recipes_app = typer.Typer(help="List, show, copy and validate recipes.", no_args_is_help=True)
 

@@ -152,7 +152,7 @@ def _demo(session: Session, folder: Path) -> str:
     """Sign a small ticket, verify it and its unsigned twin, and prune the signed one (≈ 30 s on a CPU)."""
     import torch
 
-    from vita_cli.core.recipe import load_recipe
+    from vita_cli.schemas import load_any_recipe
     from vita_cli.data import load_data
     from vita_cli.methods.ticket.attacks import Evaluator, run_attack
     from vita_cli.methods.ticket.engine import make_loaders
@@ -164,7 +164,7 @@ def _demo(session: Session, folder: Path) -> str:
     from vita_cli.sparsity import magnitude_prune
 
     folder.mkdir(parents=True, exist_ok=True)
-    cfg, _ = load_recipe("ticket/tiny")
+    cfg, _ = load_any_recipe("ticket/tiny")
     arch = {"name": "small_cnn", "num_classes": 10, "in_channels": 1, "width": 16}
     torch.manual_seed(session.seed)
     model = build_model(arch)

@@ -2,15 +2,13 @@
 
 A recipe lives at ``recipes/<verb>/<name>.yaml`` and is addressed by ``<verb>/<name>`` or by a path.
 ``key.sub=value`` overrides are applied on top (values parsed as YAML). Unknown keys and wrong types
-are user errors that list the valid keys. Each recipe directory has one schema (a dataclass),
-registered by the method that owns it with :func:`register_schema` in a module named ``config``.
+are user errors that list the valid keys. Each recipe directory has one schema (a dataclass); the
+table of schemas is ``vita_cli.schemas.RECIPE_SCHEMAS`` (core knows no method).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import pkgutil
 import types
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -18,43 +16,6 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 
 from vita_cli.core.errors import UserError
-
-_SCHEMAS: dict[str, type] = {}
-
-
-def register_schema(recipe_dir: str, schema: type) -> type:
-    """Declare the dataclass that recipes under ``recipes/<recipe_dir>/`` parse into."""
-    if not dataclasses.is_dataclass(schema):
-        raise TypeError(f"{schema!r} is not a dataclass")
-    existing = _SCHEMAS.get(recipe_dir)
-    if existing is not None and existing is not schema:
-        raise ValueError(f"recipe directory {recipe_dir!r} already has schema {existing.__name__}")
-    _SCHEMAS[recipe_dir] = schema
-    return schema
-
-
-def _discover_schemas() -> None:
-    import vita_cli
-
-    for info in pkgutil.walk_packages(vita_cli.__path__, prefix="vita_cli."):
-        if info.name.rsplit(".", 1)[-1] == "config":
-            importlib.import_module(info.name)
-
-
-def schemas() -> dict[str, type]:
-    _discover_schemas()
-    return dict(_SCHEMAS)
-
-
-def schema_for(recipe_dir: str) -> type:
-    known = schemas()
-    if recipe_dir not in known:
-        raise UserError(
-            f"no recipe schema for directory {recipe_dir!r}",
-            f"recipes live under one of: {', '.join(sorted(known))}",
-        )
-    return known[recipe_dir]
-
 
 # ---------------------------------------------------------------- locating recipe files
 
@@ -261,13 +222,8 @@ def _plain(data):
     return data
 
 
-def load_recipe(name_or_path: str | Path, schema: type | None = None, overrides: list[str] | None = None):
+def load_recipe(name_or_path: str | Path, schema: type, overrides: list[str] | None = None):
     """Find, read, override and type-check a recipe. Returns (recipe object, source path)."""
     path = find_recipe(name_or_path)
-    schema = schema or schema_for(recipe_dir_of(path))
     data = apply_overrides(read_yaml(path), overrides)
     return from_dict(schema, data), path
-
-
-def recipe_from_dict(schema: type, data: dict, overrides: list[str] | None = None):
-    return from_dict(schema, apply_overrides(data, overrides))

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from vita_cli.core.recipe import register_schema
 from vita_cli.data import DataConfig
 
 
@@ -152,5 +151,3 @@ class PruneRecipe:
     gdp: dict[str, Any] = field(default_factory=dict)
 
 
-register_schema("train", TrainRecipe)
-register_schema("prune", PruneRecipe)

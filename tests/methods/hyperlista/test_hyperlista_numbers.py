@@ -3,14 +3,14 @@
 import pytest
 import torch
 
-from vita_cli.core.recipe import load_recipe
+from vita_cli.schemas import load_any_recipe
 from vita_cli.methods.hyperlista import classic, experiment
 from vita_cli.methods.hyperlista.hyper import HyperConstants, hyperlista_curve
 
 
 @pytest.fixture(scope="module")
 def full():
-    recipe, _ = load_recipe("hyperlista/default", overrides=["problem.n_train=512", "problem.n_val=1"])
+    recipe, _ = load_any_recipe("hyperlista/default", overrides=["problem.n_train=512", "problem.n_val=1"])
     problem, ops = experiment.build_problem(recipe.problem)
     return recipe, problem, ops
 
@@ -47,7 +47,7 @@ def test_official_setting_regression(full):
 
 @pytest.mark.slow
 def test_official_grid_search_regression():
-    recipe, _ = load_recipe("hyperlista/official")
+    recipe, _ = load_any_recipe("hyperlista/official")
     problem, ops = experiment.build_problem(recipe.problem)
     torch.set_num_threads(2)
     result = experiment.tune(recipe, problem, ops)
@@ -57,7 +57,7 @@ def test_official_grid_search_regression():
 
 @pytest.mark.slow
 def test_paper_grid_reaches_minus_80():
-    recipe, _ = load_recipe("hyperlista/paper", overrides=["problem.n_train=512", "problem.n_val=1"])
+    recipe, _ = load_any_recipe("hyperlista/paper", overrides=["problem.n_train=512", "problem.n_val=1"])
     problem, ops = experiment.build_problem(recipe.problem)
     result = experiment.tune(recipe, problem, ops)
     curve = experiment.curves(recipe, ["hyperlista"], problem.test, ops, result.constants, {})["hyperlista"]

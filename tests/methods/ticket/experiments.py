@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from vita_cli.core.recipe import load_recipe
+from vita_cli.schemas import load_any_recipe
 from vita_cli.data import DataConfig, load_data
 from vita_cli.methods.ticket.attacks import Evaluator, run_attack
 from vita_cli.methods.ticket.engine import make_loaders, test_accuracy
@@ -101,7 +101,7 @@ def main():
         "mean": list(bundle.mean),
         "std": list(bundle.std),
     }
-    recipe, _ = load_recipe("ticket/default")
+    recipe, _ = load_any_recipe("ticket/default")
     recipe.data = data_cfg
     recipe.train = train_cfg
     recipe.sign = replace(recipe.sign, triggers_per_batch=10, compare_unsigned=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from vita_cli.core.recipe import register_schema
 from vita_cli.training.config import DataSection, ModelSection, TrainConfig
 
 OPERATOR_NAMES = (
@@ -77,4 +76,3 @@ class AugMaxRecipe:
     method: RobustMethod = field(default_factory=RobustMethod)
 
 
-register_schema("augmax", AugMaxRecipe)

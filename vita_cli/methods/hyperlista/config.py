@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from vita_cli.core.recipe import register_schema
 
 LEARNED_METHODS = ("lista", "lista_cp", "lista_cpss", "alista", "alista_mm")
 CLASSIC_METHODS = ("ista", "fista")
@@ -139,4 +138,3 @@ class HyperlistaRecipe:
     compare: CompareConfig = field(default_factory=CompareConfig)
 
 
-register_schema("hyperlista", HyperlistaRecipe)

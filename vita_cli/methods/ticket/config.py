@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from vita_cli.core.recipe import register_schema
 from vita_cli.training.config import DataSection, ModelSection, TrainConfig
 
 
@@ -110,4 +109,3 @@ class TicketRecipe:
     attack: AttackSection = field(default_factory=AttackSection)
 
 
-register_schema("ticket", TicketRecipe)
