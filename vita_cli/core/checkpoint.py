@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from vita_cli import __version__
-from vita_cli.core.errors import UserError
+from vita_cli.core.errors import UserError, require_regular_file
 
 META_KEY = "vita"
 
@@ -97,16 +97,21 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         raise UserError(
             f"{path} is not a readable safetensors file: {exc}", "the file may be truncated"
         ) from exc
-    return json.loads(raw) if raw else {}
+    if not raw:
+        return {}
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: its vita metadata is not valid JSON ({exc.msg})") from exc
+    if not isinstance(meta, dict):
+        raise UserError(f"{path}: its vita metadata is not a JSON object")
+    return meta
 
 
 def load_checkpoint(path: str | Path, verify: bool = True) -> Checkpoint:
     """Load a vita ``.safetensors`` checkpoint or a plain ``.pt`` state dict (weights only)."""
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"model file not found: {path}", "check the path")
-    if path.is_dir():
-        raise UserError(f"expected a model file, got a directory: {path}")
+    require_regular_file(path, "model file")
     if path.suffix == ".safetensors":
         try:
             tensors = load_file(str(path))
@@ -116,6 +121,11 @@ def load_checkpoint(path: str | Path, verify: bool = True) -> Checkpoint:
             ) from exc
         meta = read_metadata(path)
         expected = meta.get("sha256")
+        if verify and meta and not expected:
+            raise UserError(
+                f"checkpoint {path} has vita metadata without a sha256, so its integrity cannot be checked",
+                "re-save it with vita, or load the tensors as a plain state dict (.pt) with --arch",
+            )
         if verify and expected and tensors_sha256(tensors) != expected:
             raise UserError(
                 f"checkpoint {path} failed its integrity check (sha256 mismatch)",

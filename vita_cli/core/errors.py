@@ -32,6 +32,20 @@ class RunError(VitaError):
     exit_code = 1
 
 
+def require_regular_file(path, what: str = "file") -> None:
+    """Like :func:`require_file`, and refuse pipes, devices and sockets (reading one can block forever)."""
+    import stat
+    from pathlib import Path
+
+    require_file(path, what)
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError as exc:
+        raise UserError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    if not stat.S_ISREG(mode):
+        raise UserError(f"{what} is not a regular file: {path}", "give a file, not a pipe or a device")
+
+
 def require_file(path, what: str = "file") -> None:
     """Raise a UserError naming ``path`` when it does not exist or is a directory."""
     from pathlib import Path

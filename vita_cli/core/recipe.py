@@ -15,7 +15,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from vita_cli.core.errors import UserError
+from vita_cli.core.errors import UserError, require_regular_file
 
 # ---------------------------------------------------------------- locating recipe files
 
@@ -56,10 +56,19 @@ def recipe_dir_of(path: Path) -> str:
 
 
 def read_yaml(path: Path) -> dict:
+    require_regular_file(path, "recipe file")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"recipe {path} is not a text file (not UTF-8)", "give a YAML recipe") from exc
+    except OSError as exc:
+        raise UserError(f"cannot read recipe {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise UserError(f"recipe {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if data is None:
+        raise UserError(f"recipe {path} is empty", "an empty recipe would silently run every default: write the keys you mean")
     if not isinstance(data, dict):
         raise UserError(f"recipe {path} must be a mapping of keys to values")
     return data
