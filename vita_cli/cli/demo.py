@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from vita_cli.cli import augmax_train, gdp_demo, hyperlista, sign_ticket, train
+from vita_cli.cli import augmax_train, complete_font, gdp_demo, hyperlista, sign_ticket, train
 from vita_cli.cli.common import Session, verb_command
 from vita_cli.core.errors import UserError
 
@@ -20,6 +20,7 @@ from vita_cli.core.errors import UserError
 # The demo sections of `vita demo`, in report order. A new method adds its demo here.
 DEMOS: dict[str, tuple[str, object]] = {
     "augmax_train": augmax_train.DEMO,
+    "complete_font": complete_font.DEMO,
     "gdp_demo": gdp_demo.DEMO,
     "hyperlista": hyperlista.DEMO,
     "sign_ticket": sign_ticket.DEMO,
