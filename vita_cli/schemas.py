@@ -11,6 +11,7 @@ from pathlib import Path
 from vita_cli.core.errors import UserError
 from vita_cli.core.recipe import find_recipe, load_recipe, recipe_dir_of
 from vita_cli.methods.augmax.config import AugMaxRecipe
+from vita_cli.methods.dsee.config import DseeRecipe
 from vita_cli.methods.font_graph.config import CompleteFontRecipe
 from vita_cli.methods.hyperlista.config import HyperlistaRecipe
 from vita_cli.methods.ticket.config import TicketRecipe
@@ -22,6 +23,7 @@ RECIPE_SCHEMAS: dict[str, type] = {
     "ticket": TicketRecipe,
     "augmax": AugMaxRecipe,
     "hyperlista": HyperlistaRecipe,
+    "dsee": DseeRecipe,
     "complete-font": CompleteFontRecipe,
 }
 

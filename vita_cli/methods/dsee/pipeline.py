@@ -1,0 +1,379 @@
+"""``run`` functions of ``vita dsee tune | eval | predict``: inputs checked first, then the run folder.
+
+tune: phase 1 (the arm's tuning), optional phase 2 (unstructured masks or head removal) and phase 3
+(re-tuning with the masks fixed), each phase's best state chosen on dev accuracy; the merged model
+is exported as a Hugging Face directory and the update alone (A, B, S, Ω) as safetensors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from vita_cli.core.context import RunContext
+from vita_cli.core.errors import UserError
+from vita_cli.core.recipe import dump_yaml
+from vita_cli.core.seed import seed_everything
+from vita_cli.methods.dsee import cost, heads, model_io, prune
+from vita_cli.methods.dsee.adapter import adapted_layers, merge_adapters, total_parameters, trainable_parameters
+from vita_cli.methods.dsee.arms import ArmSpec, build_arm, check_arm
+from vita_cli.methods.dsee.config import DseeRecipe
+from vita_cli.methods.dsee.data import BUILTIN, Corpus, load_corpus, split_corpus, write_jsonl
+from vita_cli.methods.dsee.train import Encoded, encode, evaluate, fit, logits_of, collate
+
+
+def arm_spec(recipe: DseeRecipe) -> ArmSpec:
+    a = recipe.adapter
+    return ArmSpec(
+        method=recipe.method, r=a.r, alpha=a.alpha, n_sparse=a.n_sparse, omega=a.omega,
+        targets=list(a.targets), init_std=a.init_std, grebsmo=asdict(a.grebsmo),
+    )
+
+
+@dataclass
+class Prepared:
+    model_dir: Path
+    tokenizer: object
+    model: torch.nn.Module
+    corpus: Corpus
+    splits: object
+    encoded: dict[str, Encoded]
+
+
+def prepare_tune(recipe: DseeRecipe, seed: int) -> Prepared:
+    """Every input check (model files, data columns and labels, r, N, heads) before anything is written."""
+    model_dir = model_io.resolve_model_dir(recipe.model.name)
+    d = recipe.data
+    corpus = load_corpus(d.source, d.text_column, d.label_column)
+    splits = split_corpus(corpus, d.dev_fraction, d.test_fraction, d.split_seed, d.limit)
+    tokenizer = model_io.load_tokenizer(model_dir)
+    seed_everything(seed)  # the fresh classifier head
+    model = model_io.load_classifier(model_dir, corpus.names, recipe.model.layers)
+    try:
+        check_arm(model, arm_spec(recipe))
+    except ValueError as exc:
+        raise UserError(str(exc), "lower the value or change adapter.targets") from exc
+    if recipe.prune.heads:
+        try:
+            n = heads.num_heads(model)
+            heads.attention_blocks(model)
+        except (ValueError, AttributeError) as exc:
+            raise UserError(f"--heads needs a BERT-style encoder: {exc}") from exc
+        if recipe.prune.heads >= n:
+            raise UserError(
+                f"--heads {recipe.prune.heads} would remove every head (the model has {n} per layer)",
+                f"choose fewer than {n}",
+            )
+    L = recipe.model.max_length
+    encoded = {
+        name: encode(tokenizer, part.texts, part.labels, L)
+        for name, part in (("train", splits.train), ("dev", splits.dev), ("test", splits.test))
+    }
+    return Prepared(model_dir, tokenizer, model, corpus, splits, encoded)
+
+
+@dataclass
+class TuneResult:
+    method: str
+    model: str
+    data: str
+    rows: list[dict]
+    trainable: int
+    total: int
+    trainable_pct: float
+    step0_max_abs_diff: float | None
+    export_max_abs_diff: float | None
+    omega: str | None
+    n_sparse_per_matrix: int | None
+    adapted_matrices: int
+    split_sizes: dict[str, int]
+    train_step_ms: float
+    wall_s: float
+    model_dir: str
+    adapter: str | None
+    plot: str
+    run_dir: str
+    fits: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _cost(model, recipe: DseeRecipe, device, length: int | None = None) -> dict:
+    merged = merge_adapters(copy.deepcopy(model))
+    length = recipe.report.latency_length or length or recipe.model.max_length
+    macs = cost.count_macs(merged, recipe.report.latency_batch, length, device)
+    lat = cost.latency_ms(merged, recipe.report.latency_batch, length, device, recipe.report.latency_repeats)
+    return {**macs, "latency_ms": round(lat, 2), "latency_batch": recipe.report.latency_batch, "latency_length": length}
+
+
+def _row(phase, model, enc, device, n_classes, trainable, total, costs) -> dict:
+    dev = evaluate(model, enc["dev"], device, n_classes)
+    test = evaluate(model, enc["test"], device, n_classes)
+    return {
+        "phase": phase,
+        "dev_accuracy": round(dev["accuracy"], 2),
+        "test_accuracy": round(test["accuracy"], 2),
+        "test_f1": round(test["f1"], 2),
+        "trainable": trainable,
+        "trainable_pct": round(100.0 * trainable / total, 4),
+        "sparsity": round(prune.backbone_sparsity(model), 4),
+        "macs_per_sequence": costs["macs_per_sequence"],
+        "sparse_macs_per_sequence": costs["sparse_macs_per_sequence"],
+        "latency_ms": costs["latency_ms"],
+    }
+
+
+def _fit(model, prep, recipe, ctx, label, epochs, lr, n_classes):
+    t = recipe.train
+    res = fit(
+        model, prep.encoded["train"], prep.encoded["dev"], epochs=epochs, lr=lr, batch_size=t.batch_size,
+        n_classes=n_classes, device=ctx.device, seed=ctx.seed, weight_decay=t.weight_decay,
+        evals_per_epoch=t.evals_per_epoch, max_grad_norm=t.max_grad_norm, reporter=ctx.reporter, label=label,
+        on_eval=lambda rec: ctx.run_dir.append_metrics({"phase": label, **rec}),
+    )
+    return res
+
+
+def _plot(fits: dict, rows: list[dict], path: Path, title: str) -> Path:
+    from vita_cli.core.plots import new_figure, save_figure
+
+    fig, ax = new_figure(7.0, 3.8)
+    offset = 0
+    for label, res in fits.items():
+        if not res.losses:
+            continue
+        xs = list(range(offset + 1, offset + len(res.losses) + 1))
+        ax.plot(xs, res.losses, lw=0.8, label=f"{label} loss")
+        offset += len(res.losses)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    ax.grid(alpha=0.3)
+    ax2 = ax.twinx()
+    offset = 0
+    for label, res in fits.items():
+        pts = [(offset + e["step"], e["dev_accuracy"]) for e in res.evals if e["step"]]
+        if pts:
+            ax2.plot(*zip(*pts, strict=True), marker="o", ls="--", label=f"{label} dev acc")
+        offset += len(res.losses)
+    ax2.set_ylabel("dev accuracy (%)")
+    summary = ", ".join(f"{r['phase']} {r['test_accuracy']:.1f}" for r in rows)
+    ax.set_title(f"{title}\ntest accuracy: {summary}", fontsize=9)
+    lines = ax.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=7, loc="center right")
+    return save_figure(fig, path)
+
+
+def _export_check(model, export_dir: Path, enc: Encoded, device) -> float:
+    """Max |logits(vita) − logits(plain transformers on the exported folder)| on a few dev rows."""
+    import transformers
+
+    plain = transformers.AutoModelForSequenceClassification.from_pretrained(str(export_dir), local_files_only=True)
+    plain.to(device).eval()
+    idx = list(range(min(8, len(enc))))
+    batch = collate(enc, idx, device)
+    model.eval()
+    with torch.no_grad():
+        a = logits_of(model, batch).float()
+        b = logits_of(plain, batch).float()
+    return float((a - b).abs().max())
+
+
+@contextlib.contextmanager
+def _threads(n: int | None):
+    """torch's CPU thread count for the run (restored afterwards)."""
+    saved = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
+def run_tune(recipe: DseeRecipe, ctx: RunContext) -> TuneResult:
+    with _threads(recipe.threads):
+        return _run_tune(recipe, ctx)
+
+
+def _run_tune(recipe: DseeRecipe, ctx: RunContext) -> TuneResult:
+    start = time.perf_counter()
+    prep = prepare_tune(recipe, ctx.seed)
+    rd = ctx.run_dir  # inputs are valid: the run folder starts here
+    dump_yaml(recipe, rd / "recipe.yaml")
+    (rd / "data").mkdir(exist_ok=True)
+    for name in ("train", "dev", "test"):
+        write_jsonl(getattr(prep.splits, name), rd / "data" / f"{name}.jsonl")
+    device, model = ctx.device, prep.model.to(ctx.device)
+    n_classes = len(prep.corpus.names)
+    model.config.vita_max_length = recipe.model.max_length
+    probe = collate(prep.encoded["dev"], list(range(min(8, len(prep.encoded["dev"])))), device)
+    model.eval()
+    with torch.no_grad():
+        reference = logits_of(model, probe).float()
+    spec = arm_spec(recipe)
+    with ctx.reporter.task(f"{recipe.method}: adapters", total=None) as task:
+        build_arm(model, spec, seed=ctx.seed, on_layer=lambda i, n: task.advance(1, layer=f"{i}/{n}"))
+    model.to(device).eval()
+    with torch.no_grad():
+        step0 = float((logits_of(model, probe).float() - reference).abs().max())
+    trainable = trainable_parameters(model)
+    total = total_parameters(model)
+    base_cost = _cost(model, recipe, device)
+    rows, fits = [], {}
+    lr = recipe.train.lr_full if recipe.method == "full" else recipe.train.lr
+    fits["tune"] = _fit(model, prep, recipe, ctx, "tune", recipe.train.epochs, lr, n_classes)
+    rows.append(_row("tuned", model, prep.encoded, device, n_classes, trainable, total, base_cost))
+    p = recipe.prune
+    if p.unstructured or p.heads:
+        if p.unstructured:
+            prune.prune_unstructured(model, p.unstructured, p.rank_qv_by)
+            phase = f"unstructured {p.unstructured:g}"
+        else:
+            removed = heads.lowest_heads(heads.head_scores(model), p.heads)
+            heads.remove_heads(model, removed)
+            phase = f"{p.heads} heads/layer removed"
+        model.to(device)
+        pruned_cost = _cost(model, recipe, device)
+        rows.append(_row(f"{phase}, pruned only", model, prep.encoded, device, n_classes, trainable_parameters(model), total, pruned_cost))
+        fits["retune"] = _fit(model, prep, recipe, ctx, "retune", p.retune_epochs, p.retune_lr, n_classes)
+        rows.append(_row(f"{phase}, re-tuned", model, prep.encoded, device, n_classes, trainable_parameters(model), total, pruned_cost))
+    export_dir = model_io.export_hf(model, prep.tokenizer, rd / "model")
+    export_diff = _export_check(model, export_dir, prep.encoded["dev"], device)
+    adapter_path = None
+    if adapted_layers(model):
+        adapter_path = str(model_io.save_adapter(model, rd / "adapter.safetensors", {"verb": "dsee tune", "method": recipe.method}))
+    for row in rows:
+        rd.append_metrics({"row": row})
+    plot = _plot(fits, rows, rd / "training.png", f"{recipe.method} on {prep.corpus.source}")
+    n_adapted = len(adapted_layers(model))
+    result = TuneResult(
+        method=recipe.method,
+        model=str(prep.model_dir),
+        data=prep.corpus.source,
+        rows=rows,
+        trainable=trainable,
+        total=total,
+        trainable_pct=round(100.0 * trainable / total, 4),
+        step0_max_abs_diff=step0,
+        export_max_abs_diff=export_diff,
+        omega=spec.omega if recipe.method == "dsee" else None,
+        n_sparse_per_matrix=spec.n_sparse if recipe.method == "dsee" else None,
+        adapted_matrices=n_adapted,
+        split_sizes={k: len(v) for k, v in prep.encoded.items()},
+        train_step_ms=round(1000 * fits["tune"].step_seconds, 1),
+        wall_s=round(time.perf_counter() - start, 1),
+        model_dir=str(export_dir),
+        adapter=adapter_path,
+        plot=str(plot),
+        run_dir=str(rd.path),
+        fits={k: {"steps": v.steps, "seconds": round(v.seconds, 1), "best": v.best} for k, v in fits.items()},
+    )
+    rd.write_json("results.json", result.to_dict())
+    return result
+
+
+# ---------------------------------------------------------------- eval / predict
+
+
+def load_tuned(model_dir: str | Path):
+    path = model_io.resolve_model_dir(str(model_dir))
+    model = model_io.load_classifier(path)
+    tokenizer = model_io.load_tokenizer(path)
+    return path, model, tokenizer
+
+
+def _label_names(model) -> list[str]:
+    n = model.config.num_labels
+    return [str(model.config.id2label.get(i, i)) for i in range(n)]
+
+
+@dataclass
+class EvalResult:
+    model: str
+    data: str
+    rows: int
+    accuracy: float
+    f1: float
+    loss: float
+    sparsity: float
+    parameters: int
+    macs_per_sequence: int
+    sparse_macs_per_sequence: int
+    latency_ms: float
+    pruned_heads: dict | None
+    run_dir: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_eval(recipe: DseeRecipe, ctx: RunContext, model_dir: str | Path, data: str) -> EvalResult:
+    """Accuracy / F1 on a labelled file (every row) or a built-in set's seeded test split, and the cost."""
+    with _threads(recipe.threads):
+        return _run_eval(recipe, ctx, model_dir, data)
+
+
+def _run_eval(recipe: DseeRecipe, ctx: RunContext, model_dir: str | Path, data: str) -> EvalResult:
+    path, model, tokenizer = load_tuned(model_dir)
+    d = recipe.data
+    corpus = load_corpus(data, d.text_column, d.label_column)
+    if data in BUILTIN:
+        corpus = split_corpus(corpus, d.dev_fraction, d.test_fraction, d.split_seed, d.limit).test
+    names = _label_names(model)
+    index = {n: i for i, n in enumerate(names)}
+    missing = sorted({corpus.names[y] for y in corpus.labels} - set(index))
+    if missing:
+        raise UserError(
+            f"labels {', '.join(missing[:5])} of {data} are not labels of the model ({', '.join(names)})",
+            "evaluate on data with the labels the model was tuned on",
+        )
+    labels = [index[corpus.names[y]] for y in corpus.labels]
+    length = getattr(model.config, "vita_max_length", None) or recipe.model.max_length
+    enc = encode(tokenizer, corpus.texts, labels, length)
+    device = ctx.device
+    model.to(device)
+    metrics = evaluate(model, enc, device, len(names))
+    costs = _cost(model, recipe, device, length)
+    result = EvalResult(
+        model=str(path), data=corpus.source, rows=len(enc),
+        accuracy=round(metrics["accuracy"], 2), f1=round(metrics["f1"], 2), loss=round(metrics["loss"], 4),
+        sparsity=round(prune.backbone_sparsity(model), 4), parameters=total_parameters(model),
+        macs_per_sequence=costs["macs_per_sequence"], sparse_macs_per_sequence=costs["sparse_macs_per_sequence"],
+        latency_ms=costs["latency_ms"], pruned_heads=getattr(model.config, "vita_pruned_heads", None),
+        run_dir=str(ctx.run_dir.path),
+    )
+    ctx.run_dir.write_json("results.json", result.to_dict())
+    return result
+
+
+@dataclass
+class PredictResult:
+    model: str
+    predictions: list[dict]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_predict(model_dir: str | Path, texts: list[str], device: torch.device) -> PredictResult:
+    if not texts or not all(t.strip() for t in texts):
+        raise UserError("give at least one non-empty text to classify")
+    path, model, tokenizer = load_tuned(model_dir)
+    length = getattr(model.config, "vita_max_length", None) or 128
+    names = _label_names(model)
+    enc = encode(tokenizer, texts, [0] * len(texts), length)
+    model.to(device).eval()
+    with torch.no_grad():
+        probs = torch.softmax(logits_of(model, collate(enc, list(range(len(texts))), device)).float(), -1).cpu()
+    preds = [
+        {"text": t, "label": names[int(p.argmax())], "probabilities": {n: round(float(v), 4) for n, v in zip(names, p, strict=True)}}
+        for t, p in zip(texts, probs, strict=True)
+    ]
+    return PredictResult(str(path), preds)
