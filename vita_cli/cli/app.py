@@ -20,6 +20,7 @@ from vita_cli.cli import (
     prune,
     recipes,
     sign_ticket,
+    ticket_flow,
     train,
     verify_ticket,
 )
@@ -36,6 +37,7 @@ VERBS = (
     augmax_train,
     eval_robust,
     hyperlista,
+    ticket_flow,
     dsee,
     complete_font,
     export,

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from vita_cli.cli import augmax_train, complete_font, dsee, gdp_demo, hyperlista, sign_ticket, train
+from vita_cli.cli import augmax_train, complete_font, dsee, gdp_demo, hyperlista, sign_ticket, ticket_flow, train
 from vita_cli.cli.common import Session, verb_command
 from vita_cli.core.errors import UserError
 
@@ -25,6 +25,7 @@ DEMOS: dict[str, tuple[str, object]] = {
     "hyperlista": hyperlista.DEMO,
     "dsee": dsee.DEMO,
     "sign_ticket": sign_ticket.DEMO,
+    "ticket_flow": ticket_flow.DEMO,
     "train": train.DEMO,
 }
 
