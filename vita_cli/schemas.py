@@ -16,6 +16,7 @@ from vita_cli.methods.font_graph.config import CompleteFontRecipe
 from vita_cli.methods.hyperlista.config import HyperlistaRecipe
 from vita_cli.methods.ticket.config import TicketRecipe
 from vita_cli.methods.ticket_flow.config import TicketFlowRecipe
+from vita_cli.methods.twostream.config import TwoStreamRecipe
 from vita_cli.training.config import PruneRecipe, TrainRecipe
 
 RECIPE_SCHEMAS: dict[str, type] = {
@@ -27,6 +28,7 @@ RECIPE_SCHEMAS: dict[str, type] = {
     "ticket-flow": TicketFlowRecipe,
     "dsee": DseeRecipe,
     "complete-font": CompleteFontRecipe,
+    "search-twostream": TwoStreamRecipe,
 }
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from vita_cli.cli import augmax_train, complete_font, dsee, gdp_demo, hyperlista, sign_ticket, ticket_flow, train
+from vita_cli.cli import augmax_train, complete_font, dsee, gdp_demo, hyperlista, search_twostream, sign_ticket, ticket_flow, train
 from vita_cli.cli.common import Session, verb_command
 from vita_cli.core.errors import UserError
 
@@ -23,6 +23,7 @@ DEMOS: dict[str, tuple[str, object]] = {
     "complete_font": complete_font.DEMO,
     "gdp_demo": gdp_demo.DEMO,
     "hyperlista": hyperlista.DEMO,
+    "search_twostream": search_twostream.DEMO,
     "dsee": dsee.DEMO,
     "sign_ticket": sign_ticket.DEMO,
     "ticket_flow": ticket_flow.DEMO,
