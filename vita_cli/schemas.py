@@ -17,6 +17,7 @@ from vita_cli.methods.hyperlista.config import HyperlistaRecipe
 from vita_cli.methods.ticket.config import TicketRecipe
 from vita_cli.methods.ticket_flow.config import TicketFlowRecipe
 from vita_cli.methods.twostream.config import TwoStreamRecipe
+from vita_cli.methods.tts_lifelong.config import TTSLifelongRecipe
 from vita_cli.training.config import PruneRecipe, TrainRecipe
 
 RECIPE_SCHEMAS: dict[str, type] = {
@@ -25,6 +26,7 @@ RECIPE_SCHEMAS: dict[str, type] = {
     "ticket": TicketRecipe,
     "augmax": AugMaxRecipe,
     "hyperlista": HyperlistaRecipe,
+    "tts-lifelong": TTSLifelongRecipe,
     "ticket-flow": TicketFlowRecipe,
     "dsee": DseeRecipe,
     "complete-font": CompleteFontRecipe,

@@ -23,6 +23,7 @@ from vita_cli.cli import (
     sign_ticket,
     ticket_flow,
     train,
+    tts_lifelong,
     verify_ticket,
 )
 
@@ -38,6 +39,7 @@ VERBS = (
     augmax_train,
     eval_robust,
     hyperlista,
+    tts_lifelong,
     ticket_flow,
     dsee,
     complete_font,
