@@ -18,6 +18,7 @@ from vita_cli.methods.ticket.config import TicketRecipe
 from vita_cli.methods.ticket_flow.config import TicketFlowRecipe
 from vita_cli.methods.twostream.config import TwoStreamRecipe
 from vita_cli.methods.tts_lifelong.config import TTSLifelongRecipe
+from vita_cli.methods.predict_pose.config import PosePredRecipe
 from vita_cli.training.config import PruneRecipe, TrainRecipe
 
 RECIPE_SCHEMAS: dict[str, type] = {
@@ -31,6 +32,7 @@ RECIPE_SCHEMAS: dict[str, type] = {
     "dsee": DseeRecipe,
     "complete-font": CompleteFontRecipe,
     "search-twostream": TwoStreamRecipe,
+    "predict-pose": PosePredRecipe,
 }
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from vita_cli.cli import augmax_train, complete_font, dsee, gdp_demo, hyperlista, search_twostream, sign_ticket, ticket_flow, train, tts_lifelong
+from vita_cli.cli import augmax_train, complete_font, dsee, gdp_demo, hyperlista, predict_pose, search_twostream, sign_ticket, ticket_flow, train, tts_lifelong
 from vita_cli.cli.common import Session, verb_command
 from vita_cli.core.errors import UserError
 
@@ -29,6 +29,7 @@ DEMOS: dict[str, tuple[str, object]] = {
     "ticket_flow": ticket_flow.DEMO,
     "train": train.DEMO,
     "tts_lifelong": tts_lifelong.DEMO,
+    "predict_pose": predict_pose.DEMO,
 }
 
 
