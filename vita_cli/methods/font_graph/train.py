@@ -135,9 +135,9 @@ def train_stage(
                 opt.step()
                 n += 1
                 for k, v in parts.items():
-                    sums[k] = sums.get(k, 0.0) + float(v)
-                sums["loss"] = sums.get("loss", 0.0) + float(loss)
-                task.advance(1, epoch=epoch + 1, loss=f"{float(loss):.4f}")
+                    sums[k] = sums.get(k, 0.0) + float(v.detach())
+                sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
+                task.advance(1, epoch=epoch + 1, loss=f"{float(loss.detach()):.4f}")
             record = {"stage": stage, "epoch": epoch + 1, **{k: v / max(n, 1) for k, v in sums.items()}}
             history.append(record)
             task.log(f"{label or stage} epoch {epoch + 1}: " + " ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float)))
