@@ -27,6 +27,7 @@ RECIPE_SCHEMAS: dict[str, type] = {
     "ticket": TicketRecipe,
     "augmax": AugMaxRecipe,
     "hyperlista": HyperlistaRecipe,
+    "dsee": DseeRecipe,
     "tts-lifelong": TTSLifelongRecipe,
     "ticket-flow": TicketFlowRecipe,
     "dsee": DseeRecipe,

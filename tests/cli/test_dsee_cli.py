@@ -74,14 +74,18 @@ def test_eval_and_predict_use_the_exported_folder(vita, tuned, tmp_path):
     assert sum(preds[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
 
 
-def test_lora_and_full_arms_with_jsonl(vita, files, tmp_path):
+def test_lora_with_both_pruning_branches_on_jsonl(vita, files, tmp_path):
     data = write_jsonl(tmp_path / "d.jsonl", 40)
     r = vita("dsee", "tune", "--model", files["model"], "--data", data, "--method", "lora", "--unstructured", "0.5",
-             "--out", tmp_path / "lora", "--json", *FAST)
+             "--heads", "2", "--out", tmp_path / "lora", "--json", *FAST)
     assert r.exit_code == 0, r.stderr
     rows = json.loads(r.stdout)["rows"]
-    assert rows[-1]["sparsity"] == pytest.approx(0.5, abs=0.01)
-    assert rows[-1]["sparse_macs_per_sequence"] < rows[0]["sparse_macs_per_sequence"]
+    assert len(rows) == 5 and rows[3]["phase"].startswith("2 heads")
+    assert rows[2]["sparsity"] == pytest.approx(0.5, abs=0.01) and rows[4]["sparsity"] < 0.01
+    assert rows[2]["sparse_macs_per_sequence"] < rows[0]["sparse_macs_per_sequence"]
+    assert rows[4]["macs_per_sequence"] < rows[0]["macs_per_sequence"]
+    assert (tmp_path / "lora/model/config.json").is_file() and (tmp_path / "lora/model-heads/config.json").is_file()
+    assert (tmp_path / "lora/adapter-heads.safetensors").is_file()
 
 
 def _bad(vita, out, *args):

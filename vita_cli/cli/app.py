@@ -40,6 +40,7 @@ VERBS = (
     augmax_train,
     eval_robust,
     hyperlista,
+    dsee,
     tts_lifelong,
     ticket_flow,
     dsee,

@@ -23,6 +23,7 @@ DEMOS: dict[str, tuple[str, object]] = {
     "complete_font": complete_font.DEMO,
     "gdp_demo": gdp_demo.DEMO,
     "hyperlista": hyperlista.DEMO,
+    "dsee": dsee.DEMO,
     "search_twostream": search_twostream.DEMO,
     "dsee": dsee.DEMO,
     "sign_ticket": sign_ticket.DEMO,

@@ -188,7 +188,7 @@ def _demo(session: Session, folder: Path) -> str:
     from vita_cli.methods.dsee import pipeline
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    cfg, _ = load_any_recipe("dsee/tiny", ["prune.heads=2", "data.limit=600", "train.epochs=2"])
+    cfg, _ = load_any_recipe("dsee/tiny", ["prune.heads=2"])
     ctx = RunContext(device=session.device, seed=session.seed, out=folder, reporter=session.reporter, log=session.log)
     result = pipeline.run_tune(cfg, ctx).to_dict()
     rows = "\n".join(

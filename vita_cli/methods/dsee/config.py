@@ -104,8 +104,11 @@ class TrainConfig:
     weight_decay: float = 0.0
     evals_per_epoch: int = 1
     max_grad_norm: float = 1.0
+    bucket: int = 8  # sort rows by length inside windows of this many batches (0: plain shuffle)
 
     def __post_init__(self):
+        if self.bucket < 0:
+            raise ValueError(f"train.bucket must be non-negative, got {self.bucket}")
         if self.epochs < 0:
             raise ValueError(f"train.epochs must be non-negative, got {self.epochs}")
         if self.batch_size < 1:
@@ -118,7 +121,10 @@ class TrainConfig:
 
 @dataclass
 class PruneConfig:
-    """Phase 2 (sparse final weights) and phase 3 (re-tuning A, B, S with the masks fixed)."""
+    """Phase 2 (sparse final weights) and phase 3 (re-tuning A, B, S with the masks fixed).
+
+    With both ``unstructured`` and ``heads`` set, each runs as its own branch from the phase-1 model.
+    """
 
     unstructured: float = 0.0  # global magnitude pruning ratio of the backbone's linear weights
     rank_qv_by: Literal["update", "merged"] = "update"  # Q/V ranked by |ΔW| (paper: ABS) or |W+ΔW|

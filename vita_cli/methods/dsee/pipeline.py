@@ -134,7 +134,7 @@ def _fit(model, prep, recipe, ctx, label, epochs, lr, n_classes):
     res = fit(
         model, prep.encoded["train"], prep.encoded["dev"], epochs=epochs, lr=lr, batch_size=t.batch_size,
         n_classes=n_classes, device=ctx.device, seed=ctx.seed, weight_decay=t.weight_decay,
-        evals_per_epoch=t.evals_per_epoch, max_grad_norm=t.max_grad_norm, reporter=ctx.reporter, label=label,
+        evals_per_epoch=t.evals_per_epoch, max_grad_norm=t.max_grad_norm, bucket=t.bucket, reporter=ctx.reporter, label=label,
         on_eval=lambda rec: ctx.run_dir.append_metrics({"phase": label, **rec}),
     )
     return res
@@ -231,8 +231,17 @@ def _run_tune(recipe: DseeRecipe, ctx: RunContext) -> TuneResult:
     fits["tune"] = _fit(model, prep, recipe, ctx, "tune", recipe.train.epochs, lr, n_classes)
     rows.append(_row("tuned", model, prep.encoded, device, n_classes, trainable, total, base_cost))
     p = recipe.prune
-    if p.unstructured or p.heads:
-        if p.unstructured:
+    branches = ([("unstructured", "model")] if p.unstructured else []) + (
+        [("heads", "model-heads" if p.unstructured else "model")] if p.heads else []
+    )
+    tuned_state = copy.deepcopy(model) if len(branches) > 1 else None
+    exports = {}
+    if not branches:
+        exports["model"] = model
+    for k, (kind, folder) in enumerate(branches):
+        if k:
+            model = copy.deepcopy(tuned_state).to(device)
+        if kind == "unstructured":
             prune.prune_unstructured(model, p.unstructured, p.rank_qv_by)
             phase = f"unstructured {p.unstructured:g}"
         else:
@@ -242,13 +251,19 @@ def _run_tune(recipe: DseeRecipe, ctx: RunContext) -> TuneResult:
         model.to(device)
         pruned_cost = _cost(model, recipe, device)
         rows.append(_row(f"{phase}, pruned only", model, prep.encoded, device, n_classes, trainable_parameters(model), total, pruned_cost))
-        fits["retune"] = _fit(model, prep, recipe, ctx, "retune", p.retune_epochs, p.retune_lr, n_classes)
+        fits[f"retune {kind}"] = _fit(model, prep, recipe, ctx, f"retune {kind}", p.retune_epochs, p.retune_lr, n_classes)
         rows.append(_row(f"{phase}, re-tuned", model, prep.encoded, device, n_classes, trainable_parameters(model), total, pruned_cost))
-    export_dir = model_io.export_hf(model, prep.tokenizer, rd / "model")
-    export_diff = _export_check(model, export_dir, prep.encoded["dev"], device)
-    adapter_path = None
-    if adapted_layers(model):
-        adapter_path = str(model_io.save_adapter(model, rd / "adapter.safetensors", {"verb": "dsee tune", "method": recipe.method}))
+        exports[folder] = model
+    export_dir = export_diff = adapter_path = None
+    for folder, m in exports.items():
+        out = model_io.export_hf(m, prep.tokenizer, rd / folder)
+        diff = _export_check(m, out, prep.encoded["dev"], device)
+        export_diff = diff if export_diff is None else max(export_diff, diff)
+        if adapted_layers(m):
+            name = "adapter.safetensors" if folder == "model" else f"adapter-{folder.split('-', 1)[1]}.safetensors"
+            saved = str(model_io.save_adapter(m, rd / name, {"verb": "dsee tune", "method": recipe.method}))
+            adapter_path = adapter_path or saved
+        export_dir = export_dir or out
     for row in rows:
         rd.append_metrics({"row": row})
     plot = _plot(fits, rows, rd / "training.png", f"{recipe.method} on {prep.corpus.source}")

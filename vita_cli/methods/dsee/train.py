@@ -43,6 +43,19 @@ def collate(data: Encoded, idx: list[int], device: torch.device) -> dict[str, to
     return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
 
 
+def batches(data: Encoded, batch_size: int, gen: torch.Generator, bucket: int = 0) -> list[list[int]]:
+    """One epoch of shuffled batches; with ``bucket`` > 0, rows are sorted by length inside windows of
+    ``bucket`` batches (less padding) and the batches shuffled again."""
+    order = torch.randperm(len(data), generator=gen).tolist()
+    if bucket > 0:
+        window = batch_size * bucket
+        order = [i for w in range(0, len(order), window) for i in sorted(order[w : w + window], key=lambda j: len(data.ids[j]))]
+    out = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
+    if bucket > 0:
+        out = [out[k] for k in torch.randperm(len(out), generator=gen).tolist()]
+    return out
+
+
 def logits_of(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
 
@@ -107,6 +120,7 @@ def fit(
     weight_decay: float = 0.0,
     evals_per_epoch: int = 1,
     max_grad_norm: float = 1.0,
+    bucket: int = 0,
     reporter: Reporter = SILENT,
     label: str = "train",
     on_eval=None,
@@ -132,10 +146,10 @@ def fit(
     model.train()
     with reporter.task(label, total=total) as task:
         for epoch in range(epochs):
-            order = torch.randperm(len(train), generator=gen).tolist()
+            epoch_batches = batches(train, batch_size, gen, bucket)
             for s in range(steps_per_epoch):
                 t0 = time.perf_counter()
-                batch = collate(train, order[s * batch_size : (s + 1) * batch_size], device)
+                batch = collate(train, epoch_batches[s], device)
                 with autocast(device):
                     loss = F.cross_entropy(logits_of(model, batch).float(), batch["labels"])
                 opt.zero_grad(set_to_none=True)
