@@ -30,7 +30,6 @@ RECIPE_SCHEMAS: dict[str, type] = {
     "dsee": DseeRecipe,
     "tts-lifelong": TTSLifelongRecipe,
     "ticket-flow": TicketFlowRecipe,
-    "dsee": DseeRecipe,
     "complete-font": CompleteFontRecipe,
     "search-twostream": TwoStreamRecipe,
     "predict-pose": PosePredRecipe,

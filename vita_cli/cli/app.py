@@ -43,7 +43,6 @@ VERBS = (
     dsee,
     tts_lifelong,
     ticket_flow,
-    dsee,
     complete_font,
     search_twostream,
     predict_pose,

@@ -25,7 +25,6 @@ DEMOS: dict[str, tuple[str, object]] = {
     "hyperlista": hyperlista.DEMO,
     "dsee": dsee.DEMO,
     "search_twostream": search_twostream.DEMO,
-    "dsee": dsee.DEMO,
     "sign_ticket": sign_ticket.DEMO,
     "ticket_flow": ticket_flow.DEMO,
     "train": train.DEMO,
