@@ -159,7 +159,8 @@ def _demo(session: Session, folder: Path) -> str:
 
     cfg, _ = load("search-twostream/tiny", TwoStreamRecipe, [f"data.root={folder / 'clips'}"])
     ctx = RunContext(device=session.device, seed=0, out=folder, reporter=session.reporter, log=session.log)
-    pipeline.run_data(cfg, ctx)
+    if not (folder / "clips" / "split.json").is_file():
+        pipeline.run_data(cfg, ctx)
     result = pipeline.run_search(cfg, ctx)
     rows = "\n".join(
         f"| {name} | {w['macs'] / 1e6:.2f} | {_pct(w['proxy'])} |" for name, w in result.winners.items()

@@ -36,7 +36,7 @@ def test_rendered_clips_deterministic_by_seed():
     b = render.render_set("order", {"train": 1}, frames=4, size=16, seed=3)
     c = render.render_set("order", {"train": 1}, frames=4, size=16, seed=4)
     assert len(a["train"]) == 8 and a["train"][0][1].shape == (4, 16, 16, 3)
-    assert all(np.array_equal(x[1], y[1]) for x, y in zip(a["train"], b["train"]))
+    assert all(np.array_equal(x[1], y[1]) for x, y in zip(a["train"], b["train"], strict=True))
     assert not np.array_equal(a["train"][0][1], c["train"][0][1])
     assert [cls for cls, _ in a["train"]][:2] == ["getup_faceup", "getup_faceup_reversed"]
 
