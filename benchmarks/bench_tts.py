@@ -36,8 +36,12 @@ def main() -> None:
         recipe, _ = load_recipe(
             recipes_root() / "tts-lifelong" / "default.yaml",
             TTSLifelongRecipe,
-            [f"data.root={Path(tmp) / 'corpus'}", "data.n_train={de: 12, nl: 12, zh: 12, ja: 12}",
-             "data.n_val=0", "data.n_test=2"],
+            [
+                f"data.root={Path(tmp) / 'corpus'}",
+                "data.n_train={de: 12, nl: 12, zh: 12, ja: 12}",
+                "data.n_val=0",
+                "data.n_test=2",
+            ],
         )
         _, data = pipeline.prepare(recipe, RunContext(out=None))
     torch.manual_seed(0)
@@ -72,14 +76,22 @@ def main() -> None:
     wave = data.features.griffin_lim(mels[0], recipe.eval.griffin_lim_iters)
     vocoder_s = time.perf_counter() - start
     audio_s = len(wave) / recipe.data.sample_rate
-    print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, batch {bs}, "
-          f"{args.threads} thread(s)")
-    print(f"random-sampler step {random_s:.3f} s | dual-sampler step {dual_s:.3f} s | "
-          f"ratio {dual_s / random_s:.2f}x (limit 2.1x): {'ok' if dual_s / random_s <= 2.1 else 'OVER'}")
-    print(f"training throughput: random {bs / random_s:.1f} utt/s, dual {2 * bs / dual_s:.1f} utt/s "
-          f"(both batches), {bs / dual_s:.1f} utt/s per inference-head batch")
-    print(f"synthesis: {audio_s:.2f} s of audio, Tacotron {model_s:.3f} s + Griffin-Lim {vocoder_s:.3f} s -> "
-          f"real-time factor {(model_s + vocoder_s) / audio_s:.3f} (Tacotron alone {model_s / audio_s:.3f})")
+    print(
+        f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, batch {bs}, "
+        f"{args.threads} thread(s)"
+    )
+    print(
+        f"random-sampler step {random_s:.3f} s | dual-sampler step {dual_s:.3f} s | "
+        f"ratio {dual_s / random_s:.2f}x (limit 2.1x): {'ok' if dual_s / random_s <= 2.1 else 'OVER'}"
+    )
+    print(
+        f"training throughput: random {bs / random_s:.1f} utt/s, dual {2 * bs / dual_s:.1f} utt/s "
+        f"(both batches), {bs / dual_s:.1f} utt/s per inference-head batch"
+    )
+    print(
+        f"synthesis: {audio_s:.2f} s of audio, Tacotron {model_s:.3f} s + Griffin-Lim {vocoder_s:.3f} s -> "
+        f"real-time factor {(model_s + vocoder_s) / audio_s:.3f} (Tacotron alone {model_s / audio_s:.3f})"
+    )
 
 
 if __name__ == "__main__":
