@@ -84,6 +84,9 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     models: list[str] = field(default_factory=lambda: list(MODELS))
+    ablation_models: list[str] = field(default_factory=list)  # trained only on the first ablation_seeds seeds
+    ablation_seeds: int = 1
+    ablation_splits: list[str] | None = None  # None: every split
     epochs: int = 60
     batch_size: int = 128
     optimizer: Literal["sgd", "adam"] = "sgd"
@@ -100,6 +103,11 @@ class TrainConfig:
         unknown = [m for m in self.models if m not in MODELS]
         if unknown or not self.models:
             raise ValueError(f"train.models: unknown {unknown[0] if unknown else '(empty)'!r}; choose from {', '.join(MODELS)}")
+        bad = [m for m in self.ablation_models if m not in MODELS or m in self.models]
+        if bad:
+            raise ValueError(f"train.ablation_models: {bad[0]!r} is unknown or already in train.models")
+        if self.ablation_seeds < 1:
+            raise ValueError("train.ablation_seeds must be at least 1")
         if self.epochs < 1 or self.batch_size < 1 or self.eval_every < 1:
             raise ValueError("train.epochs, train.batch_size and train.eval_every must be at least 1")
         if self.lr <= 0 or not 0 < self.lr_step <= 1 or not 0 < self.lr_gamma <= 1:

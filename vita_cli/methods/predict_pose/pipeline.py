@@ -130,10 +130,12 @@ def run_train(recipe: PosePredRecipe, ctx: RunContext, inputs: Inputs | None = N
             f"{len(data.val)} val windows"
         )
         all_metrics[split] = {}
-        for seed in seeds:
+        for n_seed, seed in enumerate(seeds):
             pool = engine.training_pool(data, cfg, recipe.train.epochs, seed)
             results = {}
-            for kind in recipe.train.models:
+            in_split = recipe.train.ablation_splits is None or split in recipe.train.ablation_splits
+            ablations = recipe.train.ablation_models if n_seed < recipe.train.ablation_seeds and in_split else []
+            for kind in list(recipe.train.models) + list(ablations):
                 torch.manual_seed(seed)
                 target = (data.y_mean, data.y_std) if cfg.target_norm else None
                 spec = engine.model_spec(kind, recipe.model, cfg.t_obs, cfg.t_pred, target)
