@@ -10,7 +10,8 @@ FAST = [
     "--device", "cpu", "--quiet", "threads=1",
     "model.max_length=16", "adapter.r=4", "adapter.alpha=8", "adapter.n_sparse=8", "adapter.omega=random",
     "train.epochs=1", "train.batch_size=16", "train.lr=0.01", "prune.retune_epochs=1",
-    "report.latency_batch=4", "report.latency_repeats=1", "data.limit=null",
+    "report.latency_batch=4", "report.latency_repeats=1", "report.latency_length=null", "data.limit=null",
+    "prune.unstructured=0", "prune.heads=0",
 ]
 
 
@@ -62,7 +63,8 @@ def test_tune_writes_model_adapter_splits_and_report(tuned):
 def test_eval_and_predict_use_the_exported_folder(vita, tuned, tmp_path):
     out, result = tuned
     r = vita("dsee", "eval", "--model", out / "model", "--data", out / "data/test.jsonl", "--out", tmp_path / "e",
-             "--json", "--device", "cpu", "threads=1", "report.latency_batch=4", "report.latency_repeats=1")
+             "--json", "--device", "cpu", "threads=1", "report.latency_batch=4", "report.latency_repeats=1",
+             "report.latency_length=null")
     assert r.exit_code == 0, r.stderr
     ev = json.loads(r.stdout)
     assert ev["accuracy"] == pytest.approx(result["rows"][-1]["test_accuracy"], abs=0.01)
@@ -127,3 +129,15 @@ def test_tiny_recipe_on_minilm(vita, tmp_path):
     result = json.loads(r.stdout)
     assert result["step0_max_abs_diff"] == 0.0 and result["trainable_pct"] < 1.0
     assert result["rows"][0]["test_accuracy"] > 50
+
+
+def test_report_aggregates_runs(vita, tuned, tmp_path):
+    out, result = tuned
+    r = vita("dsee", "report", out, out / "results.json", "--out", tmp_path / "rep", "--json")
+    assert r.exit_code == 0, r.stderr
+    rep = json.loads(r.stdout)
+    first = rep["table"][0]
+    assert rep["runs"] == 2 and first["seeds"] == 2 and first["test_accuracy_std"] == 0.0
+    assert first["test_accuracy"] == pytest.approx(result["rows"][0]["test_accuracy"])
+    assert (tmp_path / "rep/report.png").is_file() and "| dsee (random Ω) | tuned |" in rep["markdown"]
+    assert "no results.json" in _bad(vita, tmp_path / "never", "dsee", "report", tmp_path, "--out", tmp_path / "never")

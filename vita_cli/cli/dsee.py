@@ -5,6 +5,7 @@ vita dsee tune --method lora --unstructured 0.5 --data reviews.csv    # LoRA, 50
 vita dsee tune --heads 3                                              # remove 3 heads per layer, re-tune
 vita dsee eval --model runs/dsee-tune/<run>/model --data rotten-tomatoes
 vita dsee predict --model runs/dsee-tune/<run>/model "a gripping, funny film"
+vita dsee report runs/study/seed*/*                                    # mean ± std over seeds
 """
 
 # no `from __future__ import annotations`: verb_command hands the real annotation objects to Typer
@@ -177,8 +178,33 @@ def predict_cmd(
     session.emit(result, render)
 
 
+@app.command("report", help="Mean ± std over seeds of several tune runs: Markdown table, JSON and a PNG.")
+@verb_command("dsee report")
+def report_cmd(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders (or results.json files) of `vita dsee tune`.")],
+    session: Session = None,
+):
+    from vita_cli.methods.dsee import pipeline
+
+    result = pipeline.run_report(list(runs), _context(session)).to_dict()
+
+    def render(console):
+        table = Table("arm", "phase", "seeds", "test acc", "trainable %", "sparsity", "MACs/seq", "latency (ms)",
+                      title=f"{result['runs']} runs")
+        for e in result["table"]:
+            table.add_row(
+                e["arm"], e["phase"], str(e["seeds"]), f"{e['test_accuracy']:.2f} ± {e['test_accuracy_std']:.2f}",
+                f"{e['trainable_pct']:.3f}", f"{e['sparsity']:.3f}", _fmt_int(int(e["macs_per_sequence"])),
+                f"{e['latency_ms']:.0f} ± {e['latency_ms_std']:.0f}",
+            )
+        console.print(table)
+        console.print(f"plot: {result['plot']}")
+
+    session.emit(result, render)
+
+
 def register(root):
-    root.add_typer(app, name="dsee", help="DSEE sparse efficient tuning of transformers: tune, eval, predict.")
+    root.add_typer(app, name="dsee", help="DSEE sparse efficient tuning of transformers: tune, eval, predict, report.")
 
 
 def _demo(session: Session, folder: Path) -> str:

@@ -392,3 +392,107 @@ def run_predict(model_dir: str | Path, texts: list[str], device: torch.device) -
         for t, p in zip(texts, probs, strict=True)
     ]
     return PredictResult(str(path), preds)
+
+
+# ---------------------------------------------------------------- report over several runs
+
+
+def arm_label(result: dict) -> str:
+    return f"{result['method']} ({result['omega']} Ω)" if result.get("omega") else result["method"]
+
+
+@dataclass
+class ReportResult:
+    runs: int
+    table: list[dict]  # one row per (arm, phase): mean and std over seeds of every metric
+    markdown: str
+    plot: str
+    run_dir: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    std = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    return mean, std
+
+
+def read_tune_results(paths: list[str | Path]) -> list[dict]:
+    import json
+
+    results = []
+    for p in paths:
+        path = Path(p)
+        path = path / "results.json" if path.is_dir() else path
+        if not path.is_file():
+            raise UserError(f"no results.json in {p}", "give folders written by `vita dsee tune`")
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"{path} is not a JSON results file") from exc
+        if not isinstance(data, dict) or "rows" not in data or "method" not in data:
+            raise UserError(f"{path} is not a `vita dsee tune` result")
+        results.append(data)
+    if not results:
+        raise UserError("give at least one run folder")
+    return results
+
+
+METRICS = ("test_accuracy", "test_f1", "dev_accuracy", "trainable_pct", "sparsity", "macs_per_sequence",
+           "sparse_macs_per_sequence", "latency_ms")
+
+
+def run_report(paths: list[str | Path], ctx: RunContext) -> ReportResult:
+    """Mean ± std over seeds of every (arm, phase) row of several tune runs; Markdown, JSON and a PNG."""
+    results = read_tune_results(paths)
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for res in results:
+        for row in res["rows"]:
+            groups.setdefault((arm_label(res), row["phase"]), []).append(row)
+    table = []
+    for (arm, phase), rows in groups.items():
+        entry = {"arm": arm, "phase": phase, "seeds": len(rows)}
+        for m in METRICS:
+            mean, std = _mean_std([float(r[m]) for r in rows])
+            entry[m] = round(mean, 4)
+            entry[f"{m}_std"] = round(std, 4)
+        entry["test_accuracy_per_seed"] = [r["test_accuracy"] for r in rows]
+        table.append(entry)
+    lines = [
+        "| arm | phase | seeds | test acc (%) | test F1 | trainable (%) | sparsity | MACs/seq (M) | latency (ms) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in table:
+        lines.append(
+            f"| {e['arm']} | {e['phase']} | {e['seeds']} | {e['test_accuracy']:.2f} ± {e['test_accuracy_std']:.2f} "
+            f"| {e['test_f1']:.2f} ± {e['test_f1_std']:.2f} | {e['trainable_pct']:.3f} | {e['sparsity']:.3f} "
+            f"| {e['macs_per_sequence'] / 1e6:.1f} | {e['latency_ms']:.0f} ± {e['latency_ms_std']:.0f} |"
+        )
+    markdown = "\n".join(lines) + "\n"
+    rd = ctx.run_dir
+    (rd / "report.md").write_text(markdown)
+    plot = _plot_report(table, rd / "report.png")
+    result = ReportResult(len(results), table, markdown, str(plot), str(rd.path))
+    rd.write_json("report.json", result.to_dict())
+    return result
+
+
+def _plot_report(table: list[dict], path: Path) -> Path:
+    from vita_cli.core.plots import new_figure, save_figure
+
+    fig, ax = new_figure(7.5, 0.45 * len(table) + 1.5)
+    labels = [f"{e['arm']}: {e['phase']}" for e in table]
+    ys = list(range(len(table)))[::-1]
+    ax.barh(ys, [e["test_accuracy"] for e in table], xerr=[e["test_accuracy_std"] for e in table], color="#4c78a8")
+    for y, e in zip(ys, table, strict=True):
+        ax.text(e["test_accuracy"] + e["test_accuracy_std"] + 0.3, y,
+                f"{e['trainable_pct']:.2f} % trained, {e['macs_per_sequence'] / 1e6:.0f} M MACs", va="center", fontsize=7)
+    ax.set_yticks(ys)
+    ax.set_yticklabels(labels, fontsize=7)
+    low = min(e["test_accuracy"] - e["test_accuracy_std"] for e in table)
+    ax.set_xlim(max(0, low - 5), 100)
+    ax.set_xlabel("test accuracy (%), mean ± std over seeds")
+    return save_figure(fig, path)
