@@ -76,14 +76,16 @@ def main():
         for k in MODELS
     }
     gru = rows["ar_gru"]
-    for k, r in rows.items():
+    for r in rows.values():
         r["train_rate_vs_gru"] = round(r["train_windows_per_s"] / gru["train_windows_per_s"], 3)
         r["latency_vs_gru"] = round(r["latency_ms"] / gru["latency_ms"], 3)
     if args.json:
         print(json.dumps({"threads": args.threads, "batch": args.batch, "rows": rows}))
         return
     print(f"threads={args.threads} batch={args.batch} steps={args.steps} repeats={args.repeats}")
-    print(f"{'model':22s} {'params':>8s} {'train win/s':>12s} {'× GRU':>7s} {'latency ms':>11s} {'× GRU':>7s}")
+    print(
+        f"{'model':22s} {'params':>8s} {'train win/s':>12s} {'× GRU':>7s} {'latency ms':>11s} {'× GRU':>7s}"
+    )
     for k, r in rows.items():
         print(
             f"{k:22s} {r['params']:8d} {r['train_windows_per_s']:12.1f} {r['train_rate_vs_gru']:7.2f} "

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from tests.methods.predict_pose.helpers import common_bvh, walking_npz
 from vita_cli.core.checkpoint import save_checkpoint
 from vita_cli.methods.predict_pose import engine
 from vita_cli.methods.predict_pose.config import ModelConfig
 from vita_cli.methods.predict_pose.skeleton import JOINTS
-
-from tests.methods.predict_pose.helpers import common_bvh, walking_npz
 
 ONE_LINE = 1
 
@@ -25,11 +24,19 @@ def _error_line(result):
 @pytest.fixture
 def checkpoint(tmp_path):
     """An (untrained) Skeleton-Graph checkpoint in the real format."""
-    spec = engine.model_spec("skeleton_graph", ModelConfig(n_stgcnn=1, n_txpcnn=2), 5, 10, ([0, 0, 4.5], [0.4, 0.4, 0.9]))
+    spec = engine.model_spec(
+        "skeleton_graph", ModelConfig(n_stgcnn=1, n_txpcnn=2), 5, 10, ([0, 0, 4.5], [0.4, 0.4, 0.9])
+    )
     model = engine.build_model(spec)
     meta = {
-        "verb": "predict-pose train", "arch": spec, "norm": {"mean": 750.0, "std": 240.0}, "fps": 5.0,
-        "joints": list(JOINTS), "camera": {"width": 1920, "height": 1080, "focal": 1150.0}, "split": "time", "seed": 0,
+        "verb": "predict-pose train",
+        "arch": spec,
+        "norm": {"mean": 750.0, "std": 240.0},
+        "fps": 5.0,
+        "joints": list(JOINTS),
+        "camera": {"width": 1920, "height": 1080, "focal": 1150.0},
+        "split": "time",
+        "seed": 0,
     }
     return save_checkpoint(tmp_path / "sg.safetensors", model.state_dict(), meta)
 
@@ -55,7 +62,18 @@ def test_help_lists_actions(vita):
 
 def test_predict_writes_sequence_and_figures(vita, tmp_path, checkpoint):
     out = tmp_path / "run"
-    r = vita("predict-pose", "predict", _track(tmp_path / "t.npz"), "-c", checkpoint, "--out", out, "--json", "--device", "cpu")
+    r = vita(
+        "predict-pose",
+        "predict",
+        _track(tmp_path / "t.npz"),
+        "-c",
+        checkpoint,
+        "--out",
+        out,
+        "--json",
+        "--device",
+        "cpu",
+    )
     assert r.exit_code == 0, r.stderr
     res = json.loads(r.stdout)
     pred = np.load(out / "prediction.npz")["positions_cam"]
@@ -68,7 +86,11 @@ def test_predict_writes_sequence_and_figures(vita, tmp_path, checkpoint):
 def test_predict_reads_a_json_track(vita, tmp_path, checkpoint):
     kp = np.random.default_rng(1).uniform(300, 900, (5, 16, 2))
     track = tmp_path / "t.json"
-    track.write_text(json.dumps({"keypoints": kp.tolist(), "joints": list(JOINTS), "image_size": [1280, 720], "focal": 800}))
+    track.write_text(
+        json.dumps(
+            {"keypoints": kp.tolist(), "joints": list(JOINTS), "image_size": [1280, 720], "focal": 800}
+        )
+    )
     r = vita("predict-pose", "predict", track, "-c", checkpoint, "--out", tmp_path / "run", "--json")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["fde_mm"] is None
@@ -84,7 +106,13 @@ def test_predict_reads_a_json_track(vita, tmp_path, checkpoint):
 )
 def test_predict_bad_tracks_exit_2_without_run_folder(vita, tmp_path, checkpoint, kind, expected):
     track = tmp_path / f"{kind}.npz"
-    _track(track, frames=3 if kind == "short" else 6, joints=17 if kind == "joints" else 16, nan=kind == "nan", future=False)
+    _track(
+        track,
+        frames=3 if kind == "short" else 6,
+        joints=17 if kind == "joints" else 16,
+        nan=kind == "nan",
+        future=False,
+    )
     out = tmp_path / "run"
     r = vita("predict-pose", "predict", track, "-c", checkpoint, "--out", out)
     assert r.exit_code == 2
@@ -96,7 +124,9 @@ def test_predict_bad_tracks_exit_2_without_run_folder(vita, tmp_path, checkpoint
 def test_train_bvh_of_unknown_hierarchy_exit_2(vita, tmp_path):
     bvh = common_bvh(tmp_path / "odd.bvh", {n: f"bone{i}" for i, n in enumerate(JOINTS)})
     out = tmp_path / "run"
-    r = vita("predict-pose", "train", "-r", "predict-pose/tiny", "--motion", bvh, "--out", out, "data.clips=[]")
+    r = vita(
+        "predict-pose", "train", "-r", "predict-pose/tiny", "--motion", bvh, "--out", out, "data.clips=[]"
+    )
     assert r.exit_code == 2
     line = _error_line(r)
     assert "odd.bvh" in line and "unknown joint hierarchy" in line
@@ -106,7 +136,9 @@ def test_train_bvh_of_unknown_hierarchy_exit_2(vita, tmp_path):
 def test_train_motion_shorter_than_a_window_exit_2(vita, tmp_path):
     short = walking_npz(tmp_path / "short.npz", seconds=1.0)
     out = tmp_path / "run"
-    r = vita("predict-pose", "train", "-r", "predict-pose/tiny", "--motion", short, "--out", out, "data.clips=[]")
+    r = vita(
+        "predict-pose", "train", "-r", "predict-pose/tiny", "--motion", short, "--out", out, "data.clips=[]"
+    )
     assert r.exit_code == 2
     line = _error_line(r)
     assert "short.npz" in line and "shorter than one window" in line
@@ -123,9 +155,26 @@ def test_train_on_user_motion_files_end_to_end(vita, tmp_path):
     jmap.write_text(json.dumps({**names, "scale": 0.01}))
     out = tmp_path / "run"
     r = vita(
-        "predict-pose", "train", "-r", "predict-pose/tiny", "--motion", walk, "--motion", bvh, "--joint-map", jmap,
-        "--out", out, "--json", "--quiet", "data.clips=[]", "data.train_windows=64", "train.epochs=1",
-        "train.models=[skeleton_graph,ar_gru,lift]", "model.n_stgcnn=1", "model.n_txpcnn=2",
+        "predict-pose",
+        "train",
+        "-r",
+        "predict-pose/tiny",
+        "--motion",
+        walk,
+        "--motion",
+        bvh,
+        "--joint-map",
+        jmap,
+        "--out",
+        out,
+        "--json",
+        "--quiet",
+        "data.clips=[]",
+        "data.train_windows=64",
+        "train.epochs=1",
+        "train.models=[skeleton_graph,ar_gru,lift]",
+        "model.n_stgcnn=1",
+        "model.n_txpcnn=2",
     )
     assert r.exit_code == 0, r.stderr
     res = json.loads(r.stdout)
@@ -135,7 +184,9 @@ def test_train_on_user_motion_files_end_to_end(vita, tmp_path):
     assert "fde_reduction_vs_gru" in res["rule"]["time"]
     assert (out / "skeletons.png").stat().st_size > 1000 and (out / "horizon-time.png").is_file()
     ckpt = out / "models" / "time-s0-skeleton_graph.safetensors"
-    p = vita("predict-pose", "predict", out / "example_track.npz", "-c", ckpt, "--out", tmp_path / "pred", "--json")
+    p = vita(
+        "predict-pose", "predict", out / "example_track.npz", "-c", ckpt, "--out", tmp_path / "pred", "--json"
+    )
     assert p.exit_code == 0, p.stderr
     assert json.loads(p.stdout)["fde_mm"] > 0
     e = vita("predict-pose", "eval", out, "--out", tmp_path / "ev", "--json", "data.noise_px=3")
@@ -146,7 +197,11 @@ def test_train_on_user_motion_files_end_to_end(vita, tmp_path):
 @pytest.mark.slow
 def test_tiny_recipe_runs(vita, tmp_path):
     torch.set_num_threads(2)
-    r = vita("predict-pose", "train", "-r", "predict-pose/tiny", "--out", tmp_path / "run", "--json", "--quiet")
+    r = vita(
+        "predict-pose", "train", "-r", "predict-pose/tiny", "--out", tmp_path / "run", "--json", "--quiet"
+    )
     assert r.exit_code == 0, r.stderr
     res = json.loads(r.stdout)
-    assert {"skeleton_graph", "skeleton_graph_gcn", "skeleton_graph_fixed", "ar_gru"} <= set(res["summary"]["time"])
+    assert {"skeleton_graph", "skeleton_graph_gcn", "skeleton_graph_fixed", "ar_gru"} <= set(
+        res["summary"]["time"]
+    )

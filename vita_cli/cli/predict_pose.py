@@ -23,7 +23,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-RecipeOpt = Annotated[str, typer.Option("--recipe", "-r", help="Recipe name (predict-pose/NAME) or YAML path.")]
+RecipeOpt = Annotated[
+    str, typer.Option("--recipe", "-r", help="Recipe name (predict-pose/NAME) or YAML path.")
+]
 
 
 class Aggregation(str, Enum):
@@ -50,14 +52,22 @@ def _summary_tables(summary: dict, rule: dict):
     tables = []
     for split, rows in summary.items():
         table = Table(
-            "model", "pose@0.25/0.5/0.75/1", "path@0.25/0.5/0.75/1", "FDE", "ADE", "STB",
+            "model",
+            "pose@0.25/0.5/0.75/1",
+            "path@0.25/0.5/0.75/1",
+            "FDE",
+            "ADE",
+            "STB",
             title=f"test, {split} split (mm, mean over {next(iter(rows.values()))['seeds']} seed(s))",
         )
         for name, r in rows.items():
             table.add_row(
-                LABELS.get(name, name), "/".join(f"{v:.0f}" for v in r["pose"].values()),
-                "/".join(f"{v:.0f}" for v in r["path"].values()), f"{r['fde']:.1f} ± {r['fde_std']:.1f}",
-                f"{r['ade']:.1f}", f"{r['stb']:.1f} ± {r['stb_std']:.1f}",
+                LABELS.get(name, name),
+                "/".join(f"{v:.0f}" for v in r["pose"].values()),
+                "/".join(f"{v:.0f}" for v in r["path"].values()),
+                f"{r['fde']:.1f} ± {r['fde_std']:.1f}",
+                f"{r['ade']:.1f}",
+                f"{r['stb']:.1f} ± {r['stb_std']:.1f}",
             )
         tables.append(table)
         if split in rule:
@@ -69,7 +79,9 @@ def _summary_tables(summary: dict, rule: dict):
     return tables
 
 
-@app.command("train", help="Train Skeleton-Graph and the baselines on real motion clips; test metrics, figures.")
+@app.command(
+    "train", help="Train Skeleton-Graph and the baselines on real motion clips; test metrics, figures."
+)
 @verb_command("predict-pose train")
 def train_cmd(
     overrides: Overrides = None,
@@ -81,12 +93,15 @@ def train_cmd(
         bool, typer.Option("--fixed-adjacency", help="Keep the limb adjacency fixed (do not learn A).")
     ] = False,
     motion: Annotated[
-        list[Path] | None, typer.Option("--motion", help="Add your motion file (.bvh, .npz); repeat for several.")
+        list[Path] | None,
+        typer.Option("--motion", help="Add your motion file (.bvh, .npz); repeat for several."),
     ] = None,
     joint_map: Annotated[
         Path | None, typer.Option("--joint-map", help="JSON/YAML common joint → your file's joint names.")
     ] = None,
-    split: Annotated[list[Split] | None, typer.Option("--split", help="time and/or clips (default: the recipe's).")] = None,
+    split: Annotated[
+        list[Split] | None, typer.Option("--split", help="time and/or clips (default: the recipe's).")
+    ] = None,
     session: Session = None,
 ):
     from vita_cli.methods.predict_pose import pipeline
@@ -117,7 +132,9 @@ def train_cmd(
     session.emit(result.to_dict(), render)
 
 
-@app.command("eval", help="Re-evaluate a train run's checkpoints on its test windows (recipe overrides allowed).")
+@app.command(
+    "eval", help="Re-evaluate a train run's checkpoints on its test windows (recipe overrides allowed)."
+)
 @verb_command("predict-pose eval")
 def eval_cmd(
     run: Annotated[Path, typer.Argument(help="Folder of a `vita predict-pose train` run.")],
@@ -156,7 +173,9 @@ def predict_cmd(
     result = pipeline.run_predict(inputs, session.context())
 
     def render(console):
-        console.print(f"{LABELS.get(result.model, result.model)}: {result.t_pred} frames at {result.fps:g} fps → {result.prediction}")
+        console.print(
+            f"{LABELS.get(result.model, result.model)}: {result.t_pred} frames at {result.fps:g} fps → {result.prediction}"
+        )
         if result.fde_mm is not None:
             console.print(f"against the track's future_3d: FDE {result.fde_mm:.1f} mm")
         console.print(f"figures: {', '.join(result.figures)}")
@@ -165,7 +184,9 @@ def predict_cmd(
 
 
 def register(root):
-    root.add_typer(app, name="predict-pose", help="Skeleton-Graph 3D motion prediction from 2D: train, eval, predict.")
+    root.add_typer(
+        app, name="predict-pose", help="Skeleton-Graph 3D motion prediction from 2D: train, eval, predict."
+    )
 
 
 def _demo(session: Session, folder: Path) -> str:
@@ -178,10 +199,13 @@ def _demo(session: Session, folder: Path) -> str:
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     cfg, _ = load_any_recipe("predict-pose/tiny")
-    result = pipeline.run_train(cfg, RunContext(device=session.device, seed=session.seed, out=folder, reporter=session.reporter))
+    result = pipeline.run_train(
+        cfg, RunContext(device=session.device, seed=session.seed, out=folder, reporter=session.reporter)
+    )
     split = result.splits[0]
     rows = "\n".join(
-        f"| {LABELS.get(n, n)} | {r['fde']:.0f} | {r['ade']:.0f} | {r['stb']:.1f} |" for n, r in result.summary[split].items()
+        f"| {LABELS.get(n, n)} | {r['fde']:.0f} | {r['ade']:.0f} | {r['stb']:.1f} |"
+        for n, r in result.summary[split].items()
     )
     return (
         f"Real motion clips ({', '.join(result.clips[split]['train'])} for training; test: "

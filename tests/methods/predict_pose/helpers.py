@@ -27,16 +27,34 @@ def walking_npz(path: Path, seconds=6.0, fps=30.0, joints=JOINTS, speed=1.0) -> 
     """A stick figure walking along x with swinging limbs, on the common skeleton (metres, y up)."""
     t = np.arange(int(seconds * fps)) / fps
     rest = {
-        "pelvis": (0, 0.95, 0), "spine": (0, 1.2, 0), "neck": (0, 1.5, 0), "head": (0, 1.7, 0),
-        "r_shoulder": (0, 1.45, 0.18), "r_elbow": (0, 1.17, 0.2), "r_wrist": (0, 0.92, 0.2),
-        "l_shoulder": (0, 1.45, -0.18), "l_elbow": (0, 1.17, -0.2), "l_wrist": (0, 0.92, -0.2),
-        "r_hip": (0, 0.9, 0.1), "r_knee": (0, 0.5, 0.1), "r_ankle": (0, 0.08, 0.1),
-        "l_hip": (0, 0.9, -0.1), "l_knee": (0, 0.5, -0.1), "l_ankle": (0, 0.08, -0.1),
+        "pelvis": (0, 0.95, 0),
+        "spine": (0, 1.2, 0),
+        "neck": (0, 1.5, 0),
+        "head": (0, 1.7, 0),
+        "r_shoulder": (0, 1.45, 0.18),
+        "r_elbow": (0, 1.17, 0.2),
+        "r_wrist": (0, 0.92, 0.2),
+        "l_shoulder": (0, 1.45, -0.18),
+        "l_elbow": (0, 1.17, -0.2),
+        "l_wrist": (0, 0.92, -0.2),
+        "r_hip": (0, 0.9, 0.1),
+        "r_knee": (0, 0.5, 0.1),
+        "r_ankle": (0, 0.08, 0.1),
+        "l_hip": (0, 0.9, -0.1),
+        "l_knee": (0, 0.5, -0.1),
+        "l_ankle": (0, 0.08, -0.1),
     }
     pos = np.array([rest[n] for n in JOINTS], dtype=np.float64)[None].repeat(len(t), 0)
     pos[:, :, 0] += speed * t[:, None]
     swing = 0.25 * np.sin(2 * np.pi * t)
-    for name, sign in (("r_knee", 1), ("r_ankle", 2), ("l_knee", -1), ("l_ankle", -2), ("r_wrist", -1), ("l_wrist", 1)):
+    for name, sign in (
+        ("r_knee", 1),
+        ("r_ankle", 2),
+        ("l_knee", -1),
+        ("l_ankle", -2),
+        ("r_wrist", -1),
+        ("l_wrist", 1),
+    ):
         pos[:, JOINTS.index(name), 0] += sign * swing * 0.5
     order = [JOINTS.index(n) for n in joints] if joints is not JOINTS else list(range(len(JOINTS)))
     np.savez(path, positions=pos[:, order], joints=np.array(list(joints)), fps=np.array(fps))
@@ -83,16 +101,38 @@ def common_bvh(path: Path, names: dict[str, str] | None = None, frames: int = 3)
     """A BVH with one joint per common joint (a chain per limb), named by ``names`` (default: common names)."""
     names = names or {n: n for n in JOINTS}
     parent = {
-        "spine": "pelvis", "neck": "spine", "head": "neck", "r_shoulder": "neck", "r_elbow": "r_shoulder",
-        "r_wrist": "r_elbow", "l_shoulder": "neck", "l_elbow": "l_shoulder", "l_wrist": "l_elbow",
-        "r_hip": "pelvis", "r_knee": "r_hip", "r_ankle": "r_knee", "l_hip": "pelvis", "l_knee": "l_hip",
+        "spine": "pelvis",
+        "neck": "spine",
+        "head": "neck",
+        "r_shoulder": "neck",
+        "r_elbow": "r_shoulder",
+        "r_wrist": "r_elbow",
+        "l_shoulder": "neck",
+        "l_elbow": "l_shoulder",
+        "l_wrist": "l_elbow",
+        "r_hip": "pelvis",
+        "r_knee": "r_hip",
+        "r_ankle": "r_knee",
+        "l_hip": "pelvis",
+        "l_knee": "l_hip",
         "l_ankle": "l_knee",
     }
     offsets = {
-        "spine": (0, 25, 0), "neck": (0, 30, 0), "head": (0, 20, 0), "r_shoulder": (18, 0, 0),
-        "r_elbow": (28, 0, 0), "r_wrist": (25, 0, 0), "l_shoulder": (-18, 0, 0), "l_elbow": (-28, 0, 0),
-        "l_wrist": (-25, 0, 0), "r_hip": (10, -5, 0), "r_knee": (0, -42, 0), "r_ankle": (0, -42, 0),
-        "l_hip": (-10, -5, 0), "l_knee": (0, -42, 0), "l_ankle": (0, -42, 0),
+        "spine": (0, 25, 0),
+        "neck": (0, 30, 0),
+        "head": (0, 20, 0),
+        "r_shoulder": (18, 0, 0),
+        "r_elbow": (28, 0, 0),
+        "r_wrist": (25, 0, 0),
+        "l_shoulder": (-18, 0, 0),
+        "l_elbow": (-28, 0, 0),
+        "l_wrist": (-25, 0, 0),
+        "r_hip": (10, -5, 0),
+        "r_knee": (0, -42, 0),
+        "r_ankle": (0, -42, 0),
+        "l_hip": (-10, -5, 0),
+        "l_knee": (0, -42, 0),
+        "l_ankle": (0, -42, 0),
     }
     lines = ["HIERARCHY"]
 
@@ -103,7 +143,11 @@ def common_bvh(path: Path, names: dict[str, str] | None = None, frames: int = 3)
         lines.append(pad + "{")
         off = (0, 95, 0) if joint == "pelvis" else offsets[joint]
         lines.append(f"{pad}  OFFSET {off[0]} {off[1]} {off[2]}")
-        channels = "6 Xposition Yposition Zposition Zrotation Xrotation Yrotation" if joint == "pelvis" else "3 Zrotation Xrotation Yrotation"
+        channels = (
+            "6 Xposition Yposition Zposition Zrotation Xrotation Yrotation"
+            if joint == "pelvis"
+            else "3 Zrotation Xrotation Yrotation"
+        )
         lines.append(f"{pad}  CHANNELS {channels}")
         for child in [c for c in JOINTS if parent.get(c) == joint]:
             emit(child, depth + 1)

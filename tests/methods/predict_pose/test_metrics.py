@@ -50,9 +50,13 @@ def test_per_frame_error_and_bone_std():
 
 def test_consistency_losses():
     y = torch.randn(2, 3, 16, 3)
-    assert metrics.distance_consistency(y + 5.0, y) == pytest.approx(0.0, abs=1e-5)  # translation keeps distances
+    assert metrics.distance_consistency(y + 5.0, y) == pytest.approx(
+        0.0, abs=1e-5
+    )  # translation keeps distances
     assert metrics.distance_consistency(2 * y, y) > 0
     assert metrics.angle_consistency(y, y) == pytest.approx(0.0, abs=1e-5)
-    assert metrics.angle_consistency(y + 1.0, y) > 0  # cosines of position vectors are not translation-invariant
+    assert (
+        metrics.angle_consistency(y + 1.0, y) > 0
+    )  # cosines of position vectors are not translation-invariant
     loss = metrics.skeleton_graph_loss(y + 0.1, y, 0.1, 0.1)
     assert loss == pytest.approx(0.01 + 0.1 * float(metrics.angle_consistency(y + 0.1, y)), rel=1e-4)

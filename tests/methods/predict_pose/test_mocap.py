@@ -14,7 +14,9 @@ def test_deepmimic_identity_pose_matches_urdf_offsets(tmp_path):
     np.testing.assert_allclose(p[INDEX["pelvis"]], [0, 0.9, 0], atol=1e-6)
     np.testing.assert_allclose(p[INDEX["spine"]], [0, 0.9 + 0.944604 * s, 0], atol=1e-6)
     np.testing.assert_allclose(p[INDEX["r_hip"]], [0, 0.9, 0.339548 * s], atol=1e-6)
-    np.testing.assert_allclose(p[INDEX["r_ankle"]], [0, 0.9 - (1.686184 + 1.639480) * s, 0.339548 * s], atol=1e-6)
+    np.testing.assert_allclose(
+        p[INDEX["r_ankle"]], [0, 0.9 - (1.686184 + 1.639480) * s, 0.339548 * s], atol=1e-6
+    )
     np.testing.assert_allclose(p[INDEX["head"]], [0, 0.9 + (0.944604 + 0.895576 + 0.70) * s, 0], atol=1e-6)
     assert clip.fps == pytest.approx(30)
 
@@ -43,7 +45,9 @@ def test_fk_of_walk_clip_has_constant_bones_and_plausible_heights():
     assert 0.75 < y[:, INDEX["pelvis"]].mean() < 1.0
     assert 1.4 < y[:, INDEX["head"]].mean() < 1.8
     assert -0.05 < y[:, INDEX["r_ankle"]].min() < 0.2
-    assert (y[:, INDEX["head"]] > y[:, INDEX["pelvis"]]).all() and (y[:, INDEX["pelvis"]] > y[:, INDEX["l_knee"]]).all()
+    assert (y[:, INDEX["head"]] > y[:, INDEX["pelvis"]]).all() and (
+        y[:, INDEX["pelvis"]] > y[:, INDEX["l_knee"]]
+    ).all()
 
 
 def test_bvh_hand_checked_positions(tmp_path):

@@ -17,7 +17,9 @@ def test_faithful_layer_equals_the_factorised_form():
     feats = layer.feature(v.permute(0, 3, 2, 1))
     degree = A.sum(1)
     expected = feats.sum(3, keepdim=True) * degree.view(1, 1, 16, 1)
-    torch.testing.assert_close(M.faithful_aggregate(feats, A.expand(2, 5, 16, 16)), expected.expand(-1, -1, -1, 5))
+    torch.testing.assert_close(
+        M.faithful_aggregate(feats, A.expand(2, 5, 16, 16)), expected.expand(-1, -1, -1, 5)
+    )
 
 
 def test_faithful_does_not_mix_joints_but_gcn_does():

@@ -43,7 +43,11 @@ def test_time_split_segments_do_not_overlap_and_short_clips_train_only():
     seg = W.split_segments(clips, "time", (0.1, 0.2), [], [], span=2.8)
     assert [s.clip.name for s in seg["test"]] == ["long"] and [s.clip.name for s in seg["val"]] == ["long"]
     tr, va, te = seg["train"][0], seg["val"][0], seg["test"][0]
-    assert tr.end == pytest.approx(va.start) and va.end == pytest.approx(te.start) and te.end == pytest.approx(30.0)
+    assert (
+        tr.end == pytest.approx(va.start)
+        and va.end == pytest.approx(te.start)
+        and te.end == pytest.approx(30.0)
+    )
     assert {s.clip.name for s in seg["train"]} == {"long", "short"}
 
 
@@ -67,5 +71,7 @@ def test_fixed_windows_are_reproducible_and_consistent():
 
 def test_random_windows_time_warp_and_mirror_run():
     seg = [W.Segment(_clip("a", 10.0), 0.0, 10.0)]
-    w = W.random_windows(seg, 64, 5, 10, 5.0, W.Camera(), 2.0, np.random.default_rng(0), warp=1.5, mirror_p=0.5)
+    w = W.random_windows(
+        seg, 64, 5, 10, 5.0, W.Camera(), 2.0, np.random.default_rng(0), warp=1.5, mirror_p=0.5
+    )
     assert w.x.shape == (64, 5, 16, 2) and w.y.shape == (64, 10, 16, 3) and np.isfinite(w.x).all()

@@ -23,7 +23,9 @@ class CameraConfig:
         if self.width < 16 or self.height < 16 or self.focal <= 0:
             raise ValueError("data.camera.width/height must be ≥ 16 and data.camera.focal positive")
         if not 0 < self.distance[0] <= self.distance[1]:
-            raise ValueError(f"data.camera.distance must be [near, far] with 0 < near ≤ far, got {self.distance}")
+            raise ValueError(
+                f"data.camera.distance must be [near, far] with 0 < near ≤ far, got {self.distance}"
+            )
         if not self.elevation[0] <= self.elevation[1]:
             raise ValueError(f"data.camera.elevation must be [low, high], got {self.elevation}")
 
@@ -53,13 +55,23 @@ class DataConfig:
         if self.fps <= 0:
             raise ValueError(f"data.fps must be positive, got {self.fps}")
         if self.t_obs < 3 or self.t_pred < 1:
-            raise ValueError(f"data.t_obs must be ≥ 3 (the ST-GCNN's temporal kernel) and data.t_pred ≥ 1, got {self.t_obs}, {self.t_pred}")
-        if not (0 <= self.time_fractions[0] < 1 and 0 < self.time_fractions[1] < 1 and sum(self.time_fractions) < 1):
-            raise ValueError(f"data.time_fractions (val, test) must be fractions summing below 1, got {self.time_fractions}")
+            raise ValueError(
+                f"data.t_obs must be ≥ 3 (the ST-GCNN's temporal kernel) and data.t_pred ≥ 1, got {self.t_obs}, {self.t_pred}"
+            )
+        if not (
+            0 <= self.time_fractions[0] < 1
+            and 0 < self.time_fractions[1] < 1
+            and sum(self.time_fractions) < 1
+        ):
+            raise ValueError(
+                f"data.time_fractions (val, test) must be fractions summing below 1, got {self.time_fractions}"
+            )
         if self.noise_px < 0 or self.train_windows < 1 or self.eval_cameras < 1:
             raise ValueError("data.noise_px must be ≥ 0, data.train_windows and data.eval_cameras ≥ 1")
         if not 0 <= self.mirror <= 1 or self.warp < 1:
-            raise ValueError(f"data.mirror must lie in [0, 1] and data.warp be ≥ 1, got {self.mirror}, {self.warp}")
+            raise ValueError(
+                f"data.mirror must lie in [0, 1] and data.warp be ≥ 1, got {self.mirror}, {self.warp}"
+            )
         overlap = set(self.val_clips) & set(self.test_clips)
         if overlap:
             raise ValueError(f"data.val_clips and data.test_clips share {sorted(overlap)[0]!r}")
@@ -102,7 +114,9 @@ class TrainConfig:
     def __post_init__(self):
         unknown = [m for m in self.models if m not in MODELS]
         if unknown or not self.models:
-            raise ValueError(f"train.models: unknown {unknown[0] if unknown else '(empty)'!r}; choose from {', '.join(MODELS)}")
+            raise ValueError(
+                f"train.models: unknown {unknown[0] if unknown else '(empty)'!r}; choose from {', '.join(MODELS)}"
+            )
         bad = [m for m in self.ablation_models if m not in MODELS or m in self.models]
         if bad:
             raise ValueError(f"train.ablation_models: {bad[0]!r} is unknown or already in train.models")
@@ -136,6 +150,8 @@ class PosePredRecipe:
     def __post_init__(self):
         bad = [s for s in self.splits if s not in SPLITS]
         if bad or not self.splits:
-            raise ValueError(f"splits: unknown {bad[0] if bad else '(empty)'!r}; choose from {', '.join(SPLITS)}")
+            raise ValueError(
+                f"splits: unknown {bad[0] if bad else '(empty)'!r}; choose from {', '.join(SPLITS)}"
+            )
         if "clips" in self.splits and not self.data.test_clips:
             raise ValueError("splits: the clips split needs data.test_clips")

@@ -16,9 +16,15 @@ from vita_cli.core.progress import SILENT, Reporter
 from vita_cli.methods.predict_pose import metrics
 from vita_cli.methods.predict_pose.config import DataConfig, ModelConfig, TrainConfig
 from vita_cli.methods.predict_pose.mocap import Clip, builtin_sources, read_motion
-from vita_cli.methods.predict_pose.model import ARGRU, Denormalise, LiftExtrapolate, Lifter, SkeletonGraph
+from vita_cli.methods.predict_pose.model import ARGRU, Denormalise, Lifter, LiftExtrapolate, SkeletonGraph
 from vita_cli.methods.predict_pose.skeleton import EDGES, JOINTS, TORSO, adjacency
-from vita_cli.methods.predict_pose.windows import Camera, Windows, fixed_windows, random_windows, split_segments
+from vita_cli.methods.predict_pose.windows import (
+    Camera,
+    Windows,
+    fixed_windows,
+    random_windows,
+    split_segments,
+)
 
 # ------------------------------------------------------------------------------------ data
 
@@ -73,7 +79,9 @@ class SplitData:
 
 def check_split(clips: list[Clip], cfg: DataConfig, split: str) -> dict:
     """The split's train / val / test segments; ValueError when train or test would be empty."""
-    seg = split_segments(clips, split, tuple(cfg.time_fractions), cfg.val_clips, cfg.test_clips, span_seconds(cfg))
+    seg = split_segments(
+        clips, split, tuple(cfg.time_fractions), cfg.val_clips, cfg.test_clips, span_seconds(cfg)
+    )
     if not seg["train"] or not seg["test"]:
         raise ValueError(
             f"split {split!r} leaves no {'training' if not seg['train'] else 'test'} segment long enough for "
@@ -85,10 +93,21 @@ def check_split(clips: list[Clip], cfg: DataConfig, split: str) -> dict:
 def build_split(clips: list[Clip], cfg: DataConfig, split: str) -> SplitData:
     seg = check_split(clips, cfg, split)
     cam = camera_of(cfg)
-    val = fixed_windows(seg["val"], cfg.t_obs, cfg.t_pred, cfg.fps, cam, cfg.eval_cameras, cfg.noise_px, cfg.data_seed)
-    test = fixed_windows(seg["test"], cfg.t_obs, cfg.t_pred, cfg.fps, cam, cfg.eval_cameras, cfg.noise_px, cfg.data_seed + 1)
+    val = fixed_windows(
+        seg["val"], cfg.t_obs, cfg.t_pred, cfg.fps, cam, cfg.eval_cameras, cfg.noise_px, cfg.data_seed
+    )
+    test = fixed_windows(
+        seg["test"], cfg.t_obs, cfg.t_pred, cfg.fps, cam, cfg.eval_cameras, cfg.noise_px, cfg.data_seed + 1
+    )
     probe = random_windows(
-        seg["train"], 2048, cfg.t_obs, cfg.t_pred, cfg.fps, cam, cfg.noise_px, np.random.default_rng(cfg.data_seed)
+        seg["train"],
+        2048,
+        cfg.t_obs,
+        cfg.t_pred,
+        cfg.fps,
+        cam,
+        cfg.noise_px,
+        np.random.default_rng(cfg.data_seed),
     )
     y = np.concatenate([probe.obs3d, probe.y], axis=1).reshape(-1, 3)
     return SplitData(
@@ -102,8 +121,16 @@ def training_pool(data: SplitData, cfg: DataConfig, epochs: int, seed: int) -> l
     cam = camera_of(cfg)
     return [
         random_windows(
-            data.segments["train"], cfg.train_windows, cfg.t_obs, cfg.t_pred, cfg.fps, cam, cfg.noise_px, rng,
-            warp=cfg.warp, mirror_p=cfg.mirror,
+            data.segments["train"],
+            cfg.train_windows,
+            cfg.t_obs,
+            cfg.t_pred,
+            cfg.fps,
+            cam,
+            cfg.noise_px,
+            rng,
+            warp=cfg.warp,
+            mirror_p=cfg.mirror,
         )
         for _ in range(epochs)
     ]
@@ -119,9 +146,13 @@ def model_spec(kind: str, mcfg: ModelConfig, t_obs: int, t_pred: int, target: tu
     if target is not None:
         spec["target_mean"], spec["target_std"] = [float(v) for v in target[0]], [float(v) for v in target[1]]
     if kind.startswith("skeleton_graph"):
-        aggregation = {"skeleton_graph_gcn": "gcn", "skeleton_graph_fixed": "faithful"}.get(kind, mcfg.aggregation)
+        aggregation = {"skeleton_graph_gcn": "gcn", "skeleton_graph_fixed": "faithful"}.get(
+            kind, mcfg.aggregation
+        )
         learn = False if kind == "skeleton_graph_fixed" else mcfg.learn_adjacency
-        spec.update(n_stgcnn=mcfg.n_stgcnn, n_txpcnn=mcfg.n_txpcnn, aggregation=aggregation, learn_adjacency=learn)
+        spec.update(
+            n_stgcnn=mcfg.n_stgcnn, n_txpcnn=mcfg.n_txpcnn, aggregation=aggregation, learn_adjacency=learn
+        )
     elif kind == "ar_gru":
         spec["hidden"] = mcfg.gru_hidden
     elif kind == "lift":
@@ -142,8 +173,13 @@ def _build_net(spec: dict) -> nn.Module:
     kind = spec["kind"]
     if kind.startswith("skeleton_graph"):
         return SkeletonGraph(
-            torch.tensor(adjacency()), spec["t_obs"], spec["t_pred"], spec["n_stgcnn"], spec["n_txpcnn"],
-            spec["aggregation"], spec["learn_adjacency"],
+            torch.tensor(adjacency()),
+            spec["t_obs"],
+            spec["t_pred"],
+            spec["n_stgcnn"],
+            spec["n_txpcnn"],
+            spec["aggregation"],
+            spec["learn_adjacency"],
         )
     if kind == "ar_gru":
         return ARGRU(spec["joints"], spec["t_pred"], spec["hidden"])
@@ -171,7 +207,9 @@ def _tensors(w: Windows, mean: float, std: float, device):
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x_pixels: np.ndarray, mean: float, std: float, device, batch: int = 1024) -> np.ndarray:
+def predict(
+    model: nn.Module, x_pixels: np.ndarray, mean: float, std: float, device, batch: int = 1024
+) -> np.ndarray:
     """``(N, T_obs, J, 2)`` pixels → ``(N, T_pred, J, 3)`` metres (camera frame)."""
     model.eval()
     out = []
@@ -199,14 +237,26 @@ class FitResult:
 
 
 def fit(
-    kind: str, model: nn.Module, data: SplitData, pool: list[Windows], tcfg: TrainConfig, device,
-    reporter: Reporter = SILENT, label: str = "",
+    kind: str,
+    model: nn.Module,
+    data: SplitData,
+    pool: list[Windows],
+    tcfg: TrainConfig,
+    device,
+    reporter: Reporter = SILENT,
+    label: str = "",
 ) -> FitResult:
     """Train one model on the per-epoch pool; keep the state with the best selection FDE."""
     model.to(device)
     params = list(model.parameters())
-    opt = torch.optim.SGD(params, lr=tcfg.lr) if tcfg.optimizer == "sgd" else torch.optim.Adam(params, lr=tcfg.lr)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, round(tcfg.lr_step * tcfg.epochs)), gamma=tcfg.lr_gamma)
+    opt = (
+        torch.optim.SGD(params, lr=tcfg.lr)
+        if tcfg.optimizer == "sgd"
+        else torch.optim.Adam(params, lr=tcfg.lr)
+    )
+    sched = torch.optim.lr_scheduler.StepLR(
+        opt, step_size=max(1, round(tcfg.lr_step * tcfg.epochs)), gamma=tcfg.lr_gamma
+    )
     select = {"val": data.val, "test": data.test}.get(tcfg.select_on)
     if select is not None and not len(select):
         select = None  # no validation windows (e.g. clips too short): keep the last epoch
@@ -227,11 +277,17 @@ def fit(
                     if kind == "lift":
                         loss = nn.functional.mse_loss(model(x[idx]).float(), obs3d[idx])
                     elif kind == "ar_gru":
-                        loss = nn.functional.mse_loss(model(x[idx], y[idx], tcfg.teacher_forcing).float(), y[idx])
+                        loss = nn.functional.mse_loss(
+                            model(x[idx], y[idx], tcfg.teacher_forcing).float(), y[idx]
+                        )
                     else:
-                        loss = metrics.skeleton_graph_loss(model(x[idx]).float(), y[idx], tcfg.l_norm, tcfg.l_cos)
+                        loss = metrics.skeleton_graph_loss(
+                            model(x[idx]).float(), y[idx], tcfg.l_norm, tcfg.l_cos
+                        )
                 if not torch.isfinite(loss):
-                    raise RunError(f"{label or kind}: the training loss diverged at epoch {epoch}", "lower train.lr")
+                    raise RunError(
+                        f"{label or kind}: the training loss diverged at epoch {epoch}", "lower train.lr"
+                    )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -240,13 +296,20 @@ def fit(
             sched.step()
             record = {"epoch": epoch, "loss": total / max(batches, 1)}
             if select is not None and (epoch % tcfg.eval_every == 0 or epoch == len(pool)):
-                scores = [evaluate(p, select, data.mean, data.std, device)["fde"] for p in predictors(kind, model, t_pred).values()]
+                scores = [
+                    evaluate(p, select, data.mean, data.std, device)["fde"]
+                    for p in predictors(kind, model, t_pred).values()
+                ]
                 score = min(scores)
                 record["select_fde"] = score
                 if score < best:
                     best, best_epoch, best_state = score, epoch, copy.deepcopy(model.state_dict())
             history.append(record)
-            task.advance(1, loss=f"{record['loss']:.4f}", **({"fde": f"{record['select_fde']:.0f}"} if "select_fde" in record else {}))
+            task.advance(
+                1,
+                loss=f"{record['loss']:.4f}",
+                **({"fde": f"{record['select_fde']:.0f}"} if "select_fde" in record else {}),
+            )
     if best_state is not None:
         model.load_state_dict(best_state)
     return FitResult(model, best_epoch, history, time.perf_counter() - start)

@@ -6,8 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
-from vita_cli.core.plots import new_figure, plt, save_figure
+from vita_cli.core.plots import new_figure, save_figure
 from vita_cli.methods.predict_pose.skeleton import EDGES
+
+def _plt():
+    import matplotlib  # lazy, like vita_cli.core.plots: pyplot is only needed when a figure is drawn
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
 
 LABELS = {
     "skeleton_graph": "Skeleton-Graph",
@@ -49,8 +58,13 @@ def _draw_side(ax, pose3d, color, lw=1.5, ls="-"):
 
 
 def skeleton_strip(
-    obs2d: np.ndarray, preds: dict[str, np.ndarray], truth: np.ndarray | None, fps: float, path: Path,
-    every: int = 2, title: str = "",
+    obs2d: np.ndarray,
+    preds: dict[str, np.ndarray],
+    truth: np.ndarray | None,
+    fps: float,
+    path: Path,
+    every: int = 2,
+    title: str = "",
 ) -> Path:
     """One row of observed 2D frames, then one row per model of predicted 3D frames (camera x vs up),
     ground truth dashed grey when known."""
@@ -58,7 +72,7 @@ def skeleton_strip(
     shown = list(range(every - 1, t_pred, every)) or [t_pred - 1]
     cols = max(t_obs, len(shown))
     rows = 1 + len(preds)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.5 * cols, 1.7 * rows), dpi=100, squeeze=False)
+    fig, axes = _plt().subplots(rows, cols, figsize=(1.5 * cols, 1.7 * rows), dpi=100, squeeze=False)
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
@@ -97,11 +111,13 @@ def skeleton_strip(
     return save_figure(fig, path)
 
 
-def skeleton_gif(obs2d: np.ndarray, pred: np.ndarray, truth: np.ndarray | None, fps: float, path: Path) -> Path:
+def skeleton_gif(
+    obs2d: np.ndarray, pred: np.ndarray, truth: np.ndarray | None, fps: float, path: Path
+) -> Path:
     """An animated GIF: the observed 2D frames, then the predicted 3D frames (truth dashed when known)."""
     from matplotlib.animation import FuncAnimation, PillowWriter
 
-    fig, (a2, a3) = plt.subplots(1, 2, figsize=(6, 3.2), dpi=80)
+    fig, (a2, a3) = _plt().subplots(1, 2, figsize=(6, 3.2), dpi=80)
     t_obs, t_pred = len(obs2d), len(pred)
     lo, hi = obs2d.reshape(-1, 2).min(0), obs2d.reshape(-1, 2).max(0)
     both = np.concatenate([pred] + ([truth] if truth is not None else []))
@@ -130,5 +146,5 @@ def skeleton_gif(obs2d: np.ndarray, pred: np.ndarray, truth: np.ndarray | None, 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     anim.save(str(path), writer=PillowWriter(fps=max(1, int(round(fps)))))
-    plt.close(fig)
+    _plt().close(fig)
     return path

@@ -42,7 +42,9 @@ def horizon_metrics(pred: np.ndarray, target: np.ndarray, torso: int) -> dict:
     return {
         "pose": dict(zip([str(h) for h in HORIZONS], pose, strict=True)),
         "path": dict(zip([str(h) for h in HORIZONS], path, strict=True)),
-        "fde": fde, "ade": ade, "stb": stb,
+        "fde": fde,
+        "ade": ade,
+        "stb": stb,
     }
 
 

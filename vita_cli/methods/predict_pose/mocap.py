@@ -101,11 +101,22 @@ _DM_CHAIN = (
 _DM_WRIST = (0.0, -1.035788, 0.0)  # fixed joint below each elbow
 _DM_HEAD = (0.0, 0.70, 0.0)  # neck link's collision sphere centre
 _DM_TO_COMMON = {
-    "pelvis": "root", "spine": "chest", "neck": "neck", "head": "head",
-    "r_shoulder": "r_shoulder", "r_elbow": "r_elbow", "r_wrist": "r_wrist",
-    "l_shoulder": "l_shoulder", "l_elbow": "l_elbow", "l_wrist": "l_wrist",
-    "r_hip": "r_hip", "r_knee": "r_knee", "r_ankle": "r_ankle",
-    "l_hip": "l_hip", "l_knee": "l_knee", "l_ankle": "l_ankle",
+    "pelvis": "root",
+    "spine": "chest",
+    "neck": "neck",
+    "head": "head",
+    "r_shoulder": "r_shoulder",
+    "r_elbow": "r_elbow",
+    "r_wrist": "r_wrist",
+    "l_shoulder": "l_shoulder",
+    "l_elbow": "l_elbow",
+    "l_wrist": "l_wrist",
+    "r_hip": "r_hip",
+    "r_knee": "r_knee",
+    "r_ankle": "r_ankle",
+    "l_hip": "l_hip",
+    "l_knee": "l_knee",
+    "l_ankle": "l_ankle",
 }
 
 
@@ -117,10 +128,16 @@ def deepmimic_fk(frames: np.ndarray) -> np.ndarray:
     for name, parent, offset, kind, sl in _DM_CHAIN:
         off = np.asarray(offset) * URDF_SCALE
         pos[name] = pos[parent] + rot[parent] @ off
-        local = quat_to_matrix(frames[:, sl]) if kind == "sph" else axis_rotation("z", np.degrees(frames[:, sl.start]))
+        local = (
+            quat_to_matrix(frames[:, sl])
+            if kind == "sph"
+            else axis_rotation("z", np.degrees(frames[:, sl.start]))
+        )
         rot[name] = rot[parent] @ local
     for side in ("r", "l"):
-        pos[f"{side}_wrist"] = pos[f"{side}_elbow"] + rot[f"{side}_elbow"] @ (np.asarray(_DM_WRIST) * URDF_SCALE)
+        pos[f"{side}_wrist"] = pos[f"{side}_elbow"] + rot[f"{side}_elbow"] @ (
+            np.asarray(_DM_WRIST) * URDF_SCALE
+        )
     pos["head"] = pos["neck"] + rot["neck"] @ (np.asarray(_DM_HEAD) * URDF_SCALE)
     return np.stack([pos[_DM_TO_COMMON[n]] for n in JOINTS], axis=1)
 
@@ -142,7 +159,9 @@ def read_deepmimic(path: str | Path, min_seconds: float = 0.0) -> Clip:
         shift = positions[-1, INDEX["pelvis"]] - positions[0, INDEX["pelvis"]]
         shift[1] = 0.0  # horizontal displacement only
         reps = max(1, math.ceil(min_seconds / (len(cycle) * dt)))
-        positions = np.concatenate([cycle + k * shift for k in range(reps)] + [positions[-1:] + (reps - 1) * shift])
+        positions = np.concatenate(
+            [cycle + k * shift for k in range(reps)] + [positions[-1:] + (reps - 1) * shift]
+        )
     return Clip(path.stem.replace("humanoid3d_", ""), positions.astype(np.float32), 1.0 / dt, "deepmimic")
 
 
@@ -233,7 +252,9 @@ def parse_bvh(path: str | Path) -> Bvh:
     if len(rows) < n_frames:
         raise ValueError(f"{path}: declares {n_frames} frames but holds {len(rows)}")
     if any(len(r) != n_channels for r in rows):
-        raise ValueError(f"{path}: a frame does not have the {n_channels} channel values the hierarchy declares")
+        raise ValueError(
+            f"{path}: a frame does not have the {n_channels} channel values the hierarchy declares"
+        )
     if frame_time <= 0:
         raise ValueError(f"{path}: Frame Time must be positive")
     motion = np.stack(rows) if rows else np.zeros((0, n_channels))

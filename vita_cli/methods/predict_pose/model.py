@@ -46,14 +46,18 @@ class _TimeConv(nn.Sequential):
 class STGCNN(nn.Module):
     """One spatio-temporal graph layer: ``V [B,T,J,C_in], A [B,T,J,J]`` → ``V' [B,T,J,C_out], A'``."""
 
-    def __init__(self, c_in: int, c_out: int, t: int, aggregation: str = "faithful", learn_adjacency: bool = True):
+    def __init__(
+        self, c_in: int, c_out: int, t: int, aggregation: str = "faithful", learn_adjacency: bool = True
+    ):
         super().__init__()
         if aggregation not in ("faithful", "gcn"):
             raise ValueError(f"aggregation must be faithful or gcn, got {aggregation!r}")
         self.aggregation = aggregation
         self.adjacency = _TimeConv(t) if learn_adjacency else None
         pad = (0, 1) if aggregation == "gcn" else 0  # gcn keeps T frames so frame s meets A_s
-        self.feature = nn.Conv2d(c_in, c_out, (1, 3), padding=pad, padding_mode="replicate" if pad else "zeros")
+        self.feature = nn.Conv2d(
+            c_in, c_out, (1, 3), padding=pad, padding_mode="replicate" if pad else "zeros"
+        )
         self.temporal = _TimeConv(t)
 
     def forward(self, v: torch.Tensor, a: torch.Tensor):
@@ -69,8 +73,15 @@ class SkeletonGraph(nn.Module):
     """``n_stgcnn`` ST-GCNN layers (2→3, then 3→3 residual) and ``n_txpcnn`` time-extrapolator layers."""
 
     def __init__(
-        self, adjacency: torch.Tensor, t_obs: int = 5, t_pred: int = 10, n_stgcnn: int = 5, n_txpcnn: int = 11,
-        aggregation: str = "faithful", learn_adjacency: bool = True, width: int = 3,
+        self,
+        adjacency: torch.Tensor,
+        t_obs: int = 5,
+        t_pred: int = 10,
+        n_stgcnn: int = 5,
+        n_txpcnn: int = 11,
+        aggregation: str = "faithful",
+        learn_adjacency: bool = True,
+        width: int = 3,
     ):
         super().__init__()
         if n_stgcnn < 1 or n_txpcnn < 1:
@@ -78,7 +89,10 @@ class SkeletonGraph(nn.Module):
         self.register_buffer("A", adjacency.float().clone())
         self.t_obs = t_obs
         self.layers = nn.ModuleList(
-            [STGCNN(2 if k == 0 else width, width, t_obs, aggregation, learn_adjacency) for k in range(n_stgcnn)]
+            [
+                STGCNN(2 if k == 0 else width, width, t_obs, aggregation, learn_adjacency)
+                for k in range(n_stgcnn)
+            ]
         )
         self.head = nn.Sequential(nn.Conv2d(t_obs, t_pred, 3, padding=1), nn.BatchNorm2d(t_pred), nn.PReLU())
         self.blocks = nn.ModuleList(
@@ -105,7 +119,10 @@ class Lifter(nn.Module):
     def __init__(self, joints: int, hidden: int = 256):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(2 * joints, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+            nn.Linear(2 * joints, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
             nn.Linear(hidden, 3 * joints),
         )
 
@@ -168,7 +185,9 @@ class Denormalise(nn.Module):
         self.register_buffer("y_mean", torch.as_tensor(mean, dtype=torch.float32).view(3))
         self.register_buffer("y_std", torch.as_tensor(std, dtype=torch.float32).view(3))
 
-    def forward(self, v: torch.Tensor, target: torch.Tensor | None = None, teacher: float = 0.0) -> torch.Tensor:
+    def forward(
+        self, v: torch.Tensor, target: torch.Tensor | None = None, teacher: float = 0.0
+    ) -> torch.Tensor:
         if target is not None:
             return self.net(v, (target - self.y_mean) / self.y_std, teacher) * self.y_std + self.y_mean
         return self.net(v) * self.y_std + self.y_mean

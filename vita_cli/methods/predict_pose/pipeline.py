@@ -18,7 +18,7 @@ from vita_cli.core.checkpoint import load_checkpoint, save_checkpoint
 from vita_cli.core.context import RunContext
 from vita_cli.core.errors import UserError
 from vita_cli.methods.predict_pose import engine, figures
-from vita_cli.methods.predict_pose.config import SG_MODELS, PosePredRecipe
+from vita_cli.methods.predict_pose.config import PosePredRecipe
 from vita_cli.methods.predict_pose.metrics import HORIZONS
 from vita_cli.methods.predict_pose.mocap import Clip, read_joint_map
 from vita_cli.methods.predict_pose.model import count_parameters
@@ -65,9 +65,16 @@ class TrainResult:
 def _meta(recipe: PosePredRecipe, spec: dict, data: engine.SplitData, split: str, seed: int, fit) -> dict:
     c = recipe.data.camera
     return {
-        "verb": "predict-pose train", "arch": spec, "norm": {"mean": data.mean, "std": data.std},
-        "fps": recipe.data.fps, "joints": list(JOINTS), "camera": {"width": c.width, "height": c.height, "focal": c.focal},
-        "split": split, "seed": seed, "best_epoch": fit.best_epoch, "train_seconds": round(fit.seconds, 1),
+        "verb": "predict-pose train",
+        "arch": spec,
+        "norm": {"mean": data.mean, "std": data.std},
+        "fps": recipe.data.fps,
+        "joints": list(JOINTS),
+        "camera": {"width": c.width, "height": c.height, "focal": c.focal},
+        "split": split,
+        "seed": seed,
+        "best_epoch": fit.best_epoch,
+        "train_seconds": round(fit.seconds, 1),
     }
 
 
@@ -134,18 +141,31 @@ def run_train(recipe: PosePredRecipe, ctx: RunContext, inputs: Inputs | None = N
             pool = engine.training_pool(data, cfg, recipe.train.epochs, seed)
             results = {}
             in_split = recipe.train.ablation_splits is None or split in recipe.train.ablation_splits
-            ablations = recipe.train.ablation_models if n_seed < recipe.train.ablation_seeds and in_split else []
+            ablations = (
+                recipe.train.ablation_models if n_seed < recipe.train.ablation_seeds and in_split else []
+            )
             for kind in list(recipe.train.models) + list(ablations):
                 torch.manual_seed(seed)
                 target = (data.y_mean, data.y_std) if cfg.target_norm else None
                 spec = engine.model_spec(kind, recipe.model, cfg.t_obs, cfg.t_pred, target)
                 model = engine.build_model(spec)
                 params[kind] = count_parameters(model)
-                fit = engine.fit(kind, model, data, pool, recipe.train, ctx.device, ctx.reporter, f"{kind} [{split}, seed {seed}]")
+                fit = engine.fit(
+                    kind,
+                    model,
+                    data,
+                    pool,
+                    recipe.train,
+                    ctx.device,
+                    ctx.reporter,
+                    f"{kind} [{split}, seed {seed}]",
+                )
                 path = models_dir / f"{split}-s{seed}-{kind}.safetensors"
                 save_checkpoint(path, fit.model.state_dict(), _meta(recipe, spec, data, split, seed, fit))
                 checkpoints.append(str(path))
-                ctx.run_dir.append_metrics({"split": split, "seed": seed, "model": kind, "history": fit.history})
+                ctx.run_dir.append_metrics(
+                    {"split": split, "seed": seed, "model": kind, "history": fit.history}
+                )
                 for name, predictor in engine.predictors(kind, fit.model, cfg.t_pred).items():
                     results[name] = engine.evaluate(predictor, data.test, data.mean, data.std, ctx.device)
                     results[name]["best_epoch"] = fit.best_epoch
@@ -161,12 +181,30 @@ def run_train(recipe: PosePredRecipe, ctx: RunContext, inputs: Inputs | None = N
     figs = []
     for split, rows in summary.items():
         curves = {name: row["per_frame_mm"] for name, row in rows.items()}
-        figs.append(str(figures.horizon_plot(curves, cfg.fps, ctx.run_dir / f"horizon-{split}.png", f"test error over the horizon ({split} split)")))
+        figs.append(
+            str(
+                figures.horizon_plot(
+                    curves,
+                    cfg.fps,
+                    ctx.run_dir / f"horizon-{split}.png",
+                    f"test error over the horizon ({split} split)",
+                )
+            )
+        )
     if example is not None:
         figs += _example_figures(example, cfg, ctx)
     result = TrainResult(
-        str(ctx.run_dir.path), list(recipe.splits), seeds, clips_used, params, all_metrics, summary, rule, figs,
-        checkpoints, round(time.perf_counter() - start, 1),
+        str(ctx.run_dir.path),
+        list(recipe.splits),
+        seeds,
+        clips_used,
+        params,
+        all_metrics,
+        summary,
+        rule,
+        figs,
+        checkpoints,
+        round(time.perf_counter() - start, 1),
     )
     ctx.run_dir.write_json("results.json", result.to_dict())
     return result
@@ -180,13 +218,21 @@ def _example_figures(example, cfg, ctx) -> list[str]:
     out = {name: engine.predict(p, x, data.mean, data.std, ctx.device)[0] for name, p in preds.items()}
     keep = {k: out[k] for k in ("skeleton_graph", "ar_gru", "constant_velocity") if k in out} or out
     strip = figures.skeleton_strip(
-        x[0], keep, data.test.y[i], cfg.fps, ctx.run_dir / "skeletons.png",
+        x[0],
+        keep,
+        data.test.y[i],
+        cfg.fps,
+        ctx.run_dir / "skeletons.png",
         title=f"test window from '{data.test.clip[i]}' ({split} split, seed {seed}); grey dashed: ground truth",
     )
     c = cfg.camera
     np.savez(
-        ctx.run_dir / "example_track.npz", keypoints=x[0], joints=np.array(JOINTS), future_3d=data.test.y[i],
-        image_size=np.array([c.width, c.height]), focal=np.array(c.focal),
+        ctx.run_dir / "example_track.npz",
+        keypoints=x[0],
+        joints=np.array(JOINTS),
+        future_3d=data.test.y[i],
+        image_size=np.array([c.width, c.height]),
+        focal=np.array(c.focal),
     )
     return [str(strip)]
 
@@ -209,7 +255,9 @@ class EvalResult:
 def load_models(folder: Path) -> list:
     files = sorted(Path(folder).glob("models/*.safetensors"))
     if not files:
-        raise UserError(f"no checkpoints under {folder}/models", "pass the folder of a `vita predict-pose train` run")
+        raise UserError(
+            f"no checkpoints under {folder}/models", "pass the folder of a `vita predict-pose train` run"
+        )
     return [load_checkpoint(f) for f in files]
 
 
@@ -231,8 +279,14 @@ def run_eval(recipe: PosePredRecipe, checkpoints: list, ctx: RunContext, inputs:
             all_metrics.setdefault(split, {}).setdefault(seed, {})[name] = res
     summary = summarise(all_metrics)
     figs = [
-        str(figures.horizon_plot({n: r["per_frame_mm"] for n, r in rows.items()}, recipe.data.fps,
-                                 ctx.run_dir / f"horizon-{split}.png", f"test error over the horizon ({split} split)"))
+        str(
+            figures.horizon_plot(
+                {n: r["per_frame_mm"] for n, r in rows.items()},
+                recipe.data.fps,
+                ctx.run_dir / f"horizon-{split}.png",
+                f"test error over the horizon ({split} split)",
+            )
+        )
         for split, rows in summary.items()
     ]
     result = EvalResult(str(ctx.run_dir.path), all_metrics, summary, apply_rule(summary, recipe.rule), figs)
@@ -266,7 +320,9 @@ def read_track(path: Path, t_obs: int, t_pred: int, camera: dict) -> Track:
         else:
             raise UserError(f"{path}: unsupported track format {path.suffix!r}", "use .npz or .json")
         if "keypoints" not in data:
-            raise UserError(f"{path}: no 'keypoints' array", "store the 2D joints as keypoints (T, J, 2) in pixels")
+            raise UserError(
+                f"{path}: no 'keypoints' array", "store the 2D joints as keypoints (T, J, 2) in pixels"
+            )
         kp = np.asarray(data["keypoints"], dtype=np.float64)
     except (ValueError, OSError, TypeError) as exc:
         raise UserError(f"{path}: unreadable track ({str(exc).splitlines()[0]})") from exc
@@ -283,13 +339,19 @@ def read_track(path: Path, t_obs: int, t_pred: int, camera: dict) -> Track:
             raise UserError(f"{path}: 'joints' must name the common joints {', '.join(JOINTS)}")
         kp = kp[:, [names.index(n) for n in JOINTS]]
     if len(kp) < t_obs:
-        raise UserError(f"{path}: the track has {len(kp)} frames, the model observes {t_obs}", f"give at least {t_obs} frames")
+        raise UserError(
+            f"{path}: the track has {len(kp)} frames, the model observes {t_obs}",
+            f"give at least {t_obs} frames",
+        )
     kp = kp[-t_obs:]
     if not np.isfinite(kp).all():
         frame = int(np.flatnonzero(~np.isfinite(kp).all(axis=(1, 2)))[0])
-        raise UserError(f"{path}: the track holds NaN or infinite values (frame {frame} of the last {t_obs})", "fill or drop missing detections first")
+        raise UserError(
+            f"{path}: the track holds NaN or infinite values (frame {frame} of the last {t_obs})",
+            "fill or drop missing detections first",
+        )
     if "focal" in data or "image_size" in data:
-        w, h = (np.asarray(data.get("image_size", [camera["width"], camera["height"]]), dtype=float).tolist())
+        w, h = np.asarray(data.get("image_size", [camera["width"], camera["height"]]), dtype=float).tolist()
         f = float(np.asarray(data.get("focal", camera["focal"])))
         kp = (kp - [w / 2, h / 2]) * (camera["focal"] / f) + [camera["width"] / 2, camera["height"] / 2]
     truth = None
@@ -352,17 +414,38 @@ def run_predict(inputs: PredictInputs, ctx: RunContext) -> PredictResult:
     fps = float(meta["fps"])
     np.savez(ctx.run_dir / "prediction.npz", positions_cam=pred, joints=np.array(JOINTS), fps=np.array(fps))
     (ctx.run_dir / "prediction.json").write_text(
-        json.dumps({"joints": list(JOINTS), "fps": fps, "frame": "camera (x right, y down, z forward), metres",
-                    "positions_cam": np.round(pred, 4).tolist()})
+        json.dumps(
+            {
+                "joints": list(JOINTS),
+                "fps": fps,
+                "frame": "camera (x right, y down, z forward), metres",
+                "positions_cam": np.round(pred, 4).tolist(),
+            }
+        )
     )
     truth = inputs.track.truth
     figs = [
-        str(figures.skeleton_strip(inputs.track.keypoints, {name: pred}, truth, fps, ctx.run_dir / "prediction.png",
-                                   title=f"{figures.LABELS.get(name, name)}: {inputs.track.path.name}")),
+        str(
+            figures.skeleton_strip(
+                inputs.track.keypoints,
+                {name: pred},
+                truth,
+                fps,
+                ctx.run_dir / "prediction.png",
+                title=f"{figures.LABELS.get(name, name)}: {inputs.track.path.name}",
+            )
+        ),
         str(figures.skeleton_gif(inputs.track.keypoints, pred, truth, fps, ctx.run_dir / "prediction.gif")),
     ]
-    result = PredictResult(str(inputs.track.path), str(inputs.checkpoint), name, len(pred), fps,
-                           str(ctx.run_dir / "prediction.npz"), figs)
+    result = PredictResult(
+        str(inputs.track.path),
+        str(inputs.checkpoint),
+        name,
+        len(pred),
+        fps,
+        str(ctx.run_dir / "prediction.npz"),
+        figs,
+    )
     if truth is not None:
         result.fde_mm = horizon_metrics(pred[None], truth[None], TORSO)["fde"]
         result.per_frame_mm = [round(v, 1) for v in per_frame_error_mm(pred[None], truth[None])]
@@ -370,4 +453,12 @@ def run_predict(inputs: PredictInputs, ctx: RunContext) -> PredictResult:
     return result
 
 
-__all__ = ["HORIZONS", "load_inputs", "run_train", "run_eval", "run_predict", "load_predict_inputs", "load_models"]
+__all__ = [
+    "HORIZONS",
+    "load_inputs",
+    "run_train",
+    "run_eval",
+    "run_predict",
+    "load_predict_inputs",
+    "load_models",
+]

@@ -11,21 +11,42 @@ from __future__ import annotations
 import numpy as np
 
 JOINTS = (
-    "pelvis", "spine", "neck", "head",
-    "r_shoulder", "r_elbow", "r_wrist",
-    "l_shoulder", "l_elbow", "l_wrist",
-    "r_hip", "r_knee", "r_ankle",
-    "l_hip", "l_knee", "l_ankle",
+    "pelvis",
+    "spine",
+    "neck",
+    "head",
+    "r_shoulder",
+    "r_elbow",
+    "r_wrist",
+    "l_shoulder",
+    "l_elbow",
+    "l_wrist",
+    "r_hip",
+    "r_knee",
+    "r_ankle",
+    "l_hip",
+    "l_knee",
+    "l_ankle",
 )
 INDEX = {name: i for i, name in enumerate(JOINTS)}
 J = len(JOINTS)
 
 LIMBS = (
-    ("pelvis", "spine"), ("spine", "neck"), ("neck", "head"),
-    ("neck", "r_shoulder"), ("r_shoulder", "r_elbow"), ("r_elbow", "r_wrist"),
-    ("neck", "l_shoulder"), ("l_shoulder", "l_elbow"), ("l_elbow", "l_wrist"),
-    ("pelvis", "r_hip"), ("r_hip", "r_knee"), ("r_knee", "r_ankle"),
-    ("pelvis", "l_hip"), ("l_hip", "l_knee"), ("l_knee", "l_ankle"),
+    ("pelvis", "spine"),
+    ("spine", "neck"),
+    ("neck", "head"),
+    ("neck", "r_shoulder"),
+    ("r_shoulder", "r_elbow"),
+    ("r_elbow", "r_wrist"),
+    ("neck", "l_shoulder"),
+    ("l_shoulder", "l_elbow"),
+    ("l_elbow", "l_wrist"),
+    ("pelvis", "r_hip"),
+    ("r_hip", "r_knee"),
+    ("r_knee", "r_ankle"),
+    ("pelvis", "l_hip"),
+    ("l_hip", "l_knee"),
+    ("l_knee", "l_ankle"),
 )
 EDGES = tuple((INDEX[a], INDEX[b]) for a, b in LIMBS)
 TORSO = INDEX["pelvis"]  # the joint whose error is the "path" error
@@ -58,19 +79,41 @@ def bone_lengths(positions: np.ndarray) -> np.ndarray:
 KNOWN_BVH_MAPS: dict[str, dict[str, str]] = {
     # CMU motion capture as converted by cgspeed (31 joints, e.g. 01_01.bvh)
     "cmu-cgspeed": {
-        "pelvis": "Hips", "spine": "Spine1", "neck": "Neck1", "head": "Head",
-        "r_shoulder": "RightArm", "r_elbow": "RightForeArm", "r_wrist": "RightHand",
-        "l_shoulder": "LeftArm", "l_elbow": "LeftForeArm", "l_wrist": "LeftHand",
-        "r_hip": "RightUpLeg", "r_knee": "RightLeg", "r_ankle": "RightFoot",
-        "l_hip": "LeftUpLeg", "l_knee": "LeftLeg", "l_ankle": "LeftFoot",
+        "pelvis": "Hips",
+        "spine": "Spine1",
+        "neck": "Neck1",
+        "head": "Head",
+        "r_shoulder": "RightArm",
+        "r_elbow": "RightForeArm",
+        "r_wrist": "RightHand",
+        "l_shoulder": "LeftArm",
+        "l_elbow": "LeftForeArm",
+        "l_wrist": "LeftHand",
+        "r_hip": "RightUpLeg",
+        "r_knee": "RightLeg",
+        "r_ankle": "RightFoot",
+        "l_hip": "LeftUpLeg",
+        "l_knee": "LeftLeg",
+        "l_ankle": "LeftFoot",
     },
     # Motion-Builder style 21-joint skeleton (e.g. Boxing_Toes.bvh)
     "mb-21": {
-        "pelvis": "Hips", "spine": "Chest", "neck": "Neck", "head": "Head",
-        "r_shoulder": "RightShoulder", "r_elbow": "RightElbow", "r_wrist": "RightWrist",
-        "l_shoulder": "LeftShoulder", "l_elbow": "LeftElbow", "l_wrist": "LeftWrist",
-        "r_hip": "RightHip", "r_knee": "RightKnee", "r_ankle": "RightAnkle",
-        "l_hip": "LeftHip", "l_knee": "LeftKnee", "l_ankle": "LeftAnkle",
+        "pelvis": "Hips",
+        "spine": "Chest",
+        "neck": "Neck",
+        "head": "Head",
+        "r_shoulder": "RightShoulder",
+        "r_elbow": "RightElbow",
+        "r_wrist": "RightWrist",
+        "l_shoulder": "LeftShoulder",
+        "l_elbow": "LeftElbow",
+        "l_wrist": "LeftWrist",
+        "r_hip": "RightHip",
+        "r_knee": "RightKnee",
+        "r_ankle": "RightAnkle",
+        "l_hip": "LeftHip",
+        "l_knee": "LeftKnee",
+        "l_ankle": "LeftAnkle",
     },
 }
 
@@ -89,7 +132,9 @@ def check_joint_map(mapping: dict, where: str) -> dict[str, str]:
         raise ValueError(f"{where}: a joint map is a mapping common joint → source joint")
     unknown = sorted(set(mapping) - set(JOINTS))
     if unknown:
-        raise ValueError(f"{where}: unknown common joint {unknown[0]!r}; the common joints are {', '.join(JOINTS)}")
+        raise ValueError(
+            f"{where}: unknown common joint {unknown[0]!r}; the common joints are {', '.join(JOINTS)}"
+        )
     missing = [n for n in JOINTS if n not in mapping]
     if missing:
         raise ValueError(f"{where}: the joint map lacks {', '.join(missing)}")

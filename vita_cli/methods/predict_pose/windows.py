@@ -63,7 +63,9 @@ def project(cam_points: np.ndarray, focal: float, principal: tuple[float, float]
     return cam_points[..., :2] * focal / z + np.asarray(principal)
 
 
-def unproject(pixels: np.ndarray, depth: np.ndarray, focal: float, principal: tuple[float, float]) -> np.ndarray:
+def unproject(
+    pixels: np.ndarray, depth: np.ndarray, focal: float, principal: tuple[float, float]
+) -> np.ndarray:
     """Inverse of :func:`project` given each point's depth ``z`` ``(...)`` → camera-frame points."""
     xy = (pixels - np.asarray(principal)) * depth[..., None] / focal
     return np.concatenate([xy, depth[..., None]], axis=-1)
@@ -99,7 +101,9 @@ def place_cameras(world: np.ndarray, floors: np.ndarray, camera: Camera, rng: np
     cam = to_camera(world, rotation, eye)
     ok = (cam[..., 2] > 0.3).all(axis=(1, 2))
     pix = project(np.where(cam[..., 2:3] > 0.3, cam, 1.0), camera.focal, camera.principal)
-    inside = (pix[..., 0] >= 0) & (pix[..., 0] < camera.width) & (pix[..., 1] >= 0) & (pix[..., 1] < camera.height)
+    inside = (
+        (pix[..., 0] >= 0) & (pix[..., 0] < camera.width) & (pix[..., 1] >= 0) & (pix[..., 1] < camera.height)
+    )
     ok &= inside.all(axis=(1, 2))
     return rotation, eye, cam, pix, ok
 
@@ -188,14 +192,22 @@ def _finish(world, floors, names, t_obs, camera, noise_px, rng) -> Windows:
     if noise_px > 0:
         pix = pix + rng.normal(0.0, noise_px, pix.shape)
     return Windows(
-        pix[:, :t_obs].astype(np.float32), cam[:, t_obs:].astype(np.float32),
-        cam[:, :t_obs].astype(np.float32), np.asarray(names)[kept],
+        pix[:, :t_obs].astype(np.float32),
+        cam[:, t_obs:].astype(np.float32),
+        cam[:, :t_obs].astype(np.float32),
+        np.asarray(names)[kept],
     )
 
 
 def fixed_windows(
-    segments: list[Segment], t_obs: int, t_pred: int, fps: float, camera: Camera, cameras: int,
-    noise_px: float, seed: int,
+    segments: list[Segment],
+    t_obs: int,
+    t_pred: int,
+    fps: float,
+    camera: Camera,
+    cameras: int,
+    noise_px: float,
+    seed: int,
 ) -> Windows:
     """Evaluation windows: every start at stride one frame (1/fps) in each segment, ``cameras`` views each."""
     rng = np.random.default_rng(seed)
@@ -211,13 +223,24 @@ def fixed_windows(
                 floors.append(floor)
                 names.append(seg.clip.name)
     if not world:
-        return Windows(*(np.zeros((0, k, 16, d), np.float32) for k, d in ((t_obs, 2), (t_pred, 3), (t_obs, 3))), np.array([]))
+        return Windows(
+            *(np.zeros((0, k, 16, d), np.float32) for k, d in ((t_obs, 2), (t_pred, 3), (t_obs, 3))),
+            np.array([]),
+        )
     return _finish(np.stack(world), np.array(floors), names, t_obs, camera, noise_px, rng)
 
 
 def random_windows(
-    segments: list[Segment], count: int, t_obs: int, t_pred: int, fps: float, camera: Camera,
-    noise_px: float, rng: np.random.Generator, warp: float = 1.0, mirror_p: float = 0.0,
+    segments: list[Segment],
+    count: int,
+    t_obs: int,
+    t_pred: int,
+    fps: float,
+    camera: Camera,
+    noise_px: float,
+    rng: np.random.Generator,
+    warp: float = 1.0,
+    mirror_p: float = 0.0,
 ) -> Windows:
     """Training windows: clip segment ∝ its length, uniform start, speed in [1/warp, warp], mirroring."""
     n = t_obs + t_pred
