@@ -9,6 +9,7 @@ import numpy as np
 from vita_cli.core.plots import new_figure, save_figure
 from vita_cli.methods.predict_pose.skeleton import EDGES
 
+
 def _plt():
     import matplotlib  # lazy, like vita_cli.core.plots: pyplot is only needed when a figure is drawn
 

@@ -105,9 +105,9 @@ def apply_rule(summary: dict, rule) -> dict:
         if not {"skeleton_graph", "ar_gru"} <= set(rows):
             continue
         sg, gru = rows["skeleton_graph"], rows["ar_gru"]
-        fde_red = 1 - sg["fde"] / gru["fde"] if gru["fde"] else 0.0
-        stb_red = 1 - sg["stb"] / gru["stb"] if gru["stb"] else 0.0
-        entry = {"fde_reduction_vs_gru": round(fde_red, 3), "stb_reduction_vs_gru": round(stb_red, 3)}
+        fde_red = round(1 - sg["fde"] / gru["fde"], 3) if gru["fde"] else 0.0
+        stb_red = round(1 - sg["stb"] / gru["stb"], 3) if gru["stb"] else 0.0
+        entry = {"fde_reduction_vs_gru": fde_red, "stb_reduction_vs_gru": stb_red}
         checks = [fde_red >= rule.fde_vs_gru, stb_red >= rule.stb_vs_gru]
         if "constant_velocity" in rows:
             entry["fde_below_constant_velocity"] = bool(sg["fde"] < rows["constant_velocity"]["fde"])
