@@ -100,6 +100,7 @@ class ImpSection:
 class TransferSection:
     """Ticket transfer: mask + rewind point of task i trained on task j, with a random-mask control."""
 
+    enabled: bool = True  # false: `run` stops after the spectra (no transfer matrix, no ρ)
     round: int | None = None  # which IMP round's ticket (None: the last)
     random_baseline: bool = True
     bootstrap: int = 1000  # resamples for the Spearman interval

@@ -436,9 +436,10 @@ def run_study(recipe: TicketFlowRecipe, ctx: RunContext) -> StudyResult:
     if not ctx.resume and cache_path.exists():
         cache_path.unlink()
     accuracy, random_acc, losses_by_seed = {}, {}, {}
-    jobs = len(recipe.seeds) * len(recipe.tasks) * (len(recipe.tasks) + int(recipe.transfer.random_baseline))
+    seeds = recipe.seeds if recipe.transfer.enabled else []
+    jobs = len(seeds) * len(recipe.tasks) * (len(recipe.tasks) + int(recipe.transfer.random_baseline))
     with ctx.reporter.task("ticket transfer", total=jobs) as task:
-        for s in recipe.seeds:
+        for s in seeds:
             tickets = {
                 t: study.read_ticket(root / "flows" / t / f"s{s}", recipe.transfer.round)
                 for t in recipe.tasks

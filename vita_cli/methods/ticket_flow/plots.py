@@ -61,12 +61,26 @@ def plot_distance(matrix: np.ndarray, names: list[str], path: Path, title: str) 
 
 
 def plot_rho(points: list[dict], path: Path, title: str) -> Path:
-    """Spectral distance against transfer loss, one point per (source, target, seed)."""
-    fig, ax = new_figure(5.6, 4.2)
-    labels = sorted({p["pair"] for p in points})
-    for lbl in labels:
-        sel = [p for p in points if p["pair"] == lbl]
-        ax.scatter([p["distance"] for p in sel], [p["loss"] for p in sel], s=20, label=lbl, alpha=0.8)
+    """Spectral distance against transfer loss, one point per (source, target, seed): colour = target,
+    marker = source."""
+    fig, ax = new_figure(5.8, 4.3)
+    targets = sorted({p["target"] for p in points})
+    sources = sorted({p["source"] for p in points})
+    markers = "oxs^vD<>p*h"
+    colors = [f"C{k % 10}" for k in range(len(targets))]
+    for p in points:
+        ax.scatter(
+            p["distance"],
+            p["loss"],
+            s=24,
+            alpha=0.8,
+            color=colors[targets.index(p["target"])],
+            marker=markers[sources.index(p["source"]) % len(markers)],
+        )
+    for k, t in enumerate(targets):
+        ax.scatter([], [], color=colors[k], marker="o", label=f"→ {t}")
+    for k, src in enumerate(sources):
+        ax.scatter([], [], color="grey", marker=markers[k % len(markers)], label=f"{src} →")
     ax.axhline(0, color="grey", lw=0.6)
     ax.set_xlabel("spectral distance d(i, j)")
     ax.set_ylabel("transfer loss on j (points)")
