@@ -60,3 +60,13 @@ def test_consistency_losses():
     )  # cosines of position vectors are not translation-invariant
     loss = metrics.skeleton_graph_loss(y + 0.1, y, 0.1, 0.1)
     assert loss == pytest.approx(0.01 + 0.1 * float(metrics.angle_consistency(y + 0.1, y)), rel=1e-4)
+
+
+def test_error_parts_split_depth_from_pose():
+    target = np.zeros((2, 3, 4, 3))
+    target[..., 2] = 4.0
+    pred = target.copy()
+    pred[..., 2] += 0.5  # the whole body 0.5 m too far: pose relative to the torso is exact
+    parts = metrics.error_parts_mm(pred, target, torso=0)
+    assert parts["root_relative_mm"] == pytest.approx(0.0) and parts["torso_depth_mm"] == pytest.approx(500.0)
+    assert parts["torso_lateral_mm"] == pytest.approx(0.0)

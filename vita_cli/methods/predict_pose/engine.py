@@ -224,6 +224,7 @@ def evaluate(model: nn.Module, w: Windows, mean: float, std: float, device) -> d
     out = metrics.horizon_metrics(pred, w.y, TORSO)
     out["per_frame_mm"] = [round(v, 1) for v in metrics.per_frame_error_mm(pred, w.y)]
     out["bone_std_mm"] = round(metrics.bone_std_mm(pred, EDGES), 2)
+    out.update({k: round(v, 1) for k, v in metrics.error_parts_mm(pred, w.y, TORSO).items()})
     out["windows"] = len(w)
     return out
 

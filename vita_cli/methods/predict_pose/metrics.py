@@ -53,6 +53,18 @@ def per_frame_error_mm(pred: np.ndarray, target: np.ndarray) -> list[float]:
     return [float(v) * 1000 for v in np.linalg.norm(pred - target, axis=-1).mean(axis=(0, 2))]
 
 
+def error_parts_mm(pred: np.ndarray, target: np.ndarray, torso: int) -> dict:
+    """Where the error comes from (mm, all predicted frames): the pose relative to the torso joint,
+    the torso's depth (camera z) and its image-plane offset (camera x, y)."""
+    rel = (pred - pred[..., torso : torso + 1, :]) - (target - target[..., torso : torso + 1, :])
+    d = pred[..., torso, :] - target[..., torso, :]
+    return {
+        "root_relative_mm": float(np.linalg.norm(rel, axis=-1).mean()) * 1000,
+        "torso_depth_mm": float(np.abs(d[..., 2]).mean()) * 1000,
+        "torso_lateral_mm": float(np.linalg.norm(d[..., :2], axis=-1).mean()) * 1000,
+    }
+
+
 def bone_std_mm(pred: np.ndarray, edges) -> float:
     """Mean over limbs and windows of the std over predicted frames of each limb length (mm)."""
     i, k = np.array(edges).T

@@ -87,7 +87,17 @@ def summarise(metrics: dict) -> dict:
         for name in names:
             runs = [by_seed[s][name] for s in by_seed if name in by_seed[s]]
             row = {}
-            for key in ("fde", "ade", "stb", "bone_std_mm"):
+            for key in (
+                "fde",
+                "ade",
+                "stb",
+                "bone_std_mm",
+                "root_relative_mm",
+                "torso_depth_mm",
+                "torso_lateral_mm",
+            ):
+                if key not in runs[0]:
+                    continue
                 values = np.array([r[key] for r in runs], dtype=float)
                 row[key] = round(float(values.mean()), 1)
                 row[key + "_std"] = round(float(values.std()), 1)
