@@ -74,3 +74,11 @@ def test_reinforce_and_random_respect_budget():
 def test_kendall_tau():
     assert E.kendall_tau([1, 2, 3], [10, 20, 30]) == 1.0
     assert E.kendall_tau([1, 2, 3], [3, 2, 1]) == -1.0
+
+
+def test_flip_mirrors_a_random_subset_left_right():
+    x = torch.arange(4 * 3 * 2 * 2 * 5, dtype=torch.float).reshape(4, 3, 2, 2, 5)
+    y = E.flip_some(x, torch.Generator().manual_seed(0))
+    flipped = [bool(torch.equal(y[i], x[i].flip(-1))) for i in range(4)]
+    kept = [bool(torch.equal(y[i], x[i])) for i in range(4)]
+    assert all(f or k for f, k in zip(flipped, kept, strict=True)) and any(flipped)

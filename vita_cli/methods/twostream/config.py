@@ -19,7 +19,9 @@ class DataConfig:
     test_per_class: int = 20
     frames: int = 16  # T (fast stream); the slow stream sees T / alpha
     size: int = 32
+    fps: float = 15.0  # rendered frame rate at playback speed 1 (frames × 1/fps seconds of motion per clip)
     render_seed: int = 0
+    flip: bool = False  # training augmentation: random horizontal flip per clip (supernet and retraining)
     split_seed: int = 0  # user folders without split.json
     val_fraction: float = 0.15
     test_fraction: float = 0.25
@@ -27,6 +29,8 @@ class DataConfig:
     def __post_init__(self):
         if min(self.train_per_class, self.val_per_class, self.test_per_class) < 1:
             raise ValueError("data.train_per_class, val_per_class and test_per_class must be at least 1")
+        if self.fps <= 0:
+            raise ValueError(f"data.fps must be positive, got {self.fps}")
         if self.frames < 2 or self.size < 8:
             raise ValueError(f"data.frames must be >= 2 and data.size >= 8, got {self.frames}, {self.size}")
         if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1 and self.val_fraction + self.test_fraction < 1):

@@ -133,8 +133,8 @@ def run_data(recipe: TwoStreamRecipe, ctx: RunContext) -> DataResult:
     total = sum(counts.values()) * len(classes)
     start = time.perf_counter()
     with ctx.reporter.task(f"render {d.set}", total=total) as task:
-        splits = render.render_set(d.set, counts, d.frames, d.size, d.render_seed, lambda: task.advance(1))
-    meta = {"set": d.set, "frames": d.frames, "size": d.size, "seed": d.render_seed,
+        splits = render.render_set(d.set, counts, d.frames, d.size, d.render_seed, lambda: task.advance(1), d.fps)
+    meta = {"set": d.set, "frames": d.frames, "size": d.size, "fps": d.fps, "seed": d.render_seed,
             "source": "pybullet humanoid driven by DeepMimic motion clips"}
     write_folder(root, splits, classes, meta)
     preview = _preview(splits["train"], classes, root / "preview.png")
@@ -208,7 +208,8 @@ def _supernet_stage(ctx, recipe, net, data, space, base, variables, epochs, seed
     history = []
     if main and epochs > 0:
         history = engine.train_supernet(
-            net, data, space, base, variables, epochs, recipe.supernet, ctx.device, seed, ctx.reporter, label
+            net, data, space, base, variables, epochs, recipe.supernet, ctx.device, seed, ctx.reporter, label,
+            recipe.data.flip,
         )
     engine.broadcast_module(net)
     if main:
@@ -379,7 +380,7 @@ def run_train(recipe: TwoStreamRecipe, ctx: RunContext, arch_spec: str) -> Train
     arch = resolve_arch(arch_spec, space, recipe)
     dump_yaml(recipe, ctx.run_dir / "recipe.yaml")
     start = time.perf_counter()
-    net, history = engine.train_standalone(arch, data, recipe.train, ctx.seed, ctx.device, ctx.reporter)
+    net, history = engine.train_standalone(arch, data, recipe.train, ctx.seed, ctx.device, ctx.reporter, flip=recipe.data.flip)
     test = engine.accuracy(net, data.test, ctx.device)
     val = max(h["val_acc"] for h in history)
     macs = S.macs(arch, recipe.data.frames, recipe.data.size)
@@ -489,7 +490,9 @@ def _study(recipe: TwoStreamRecipe, ctx: RunContext, search_run: Path) -> EvalRe
 def _trained_acc(recipe, ctx, data, arch, seed, record: Path, label: str) -> float:
     if record.is_file():
         return json.loads(record.read_text())["test_acc"]
-    net, history = engine.train_standalone(arch, data, recipe.train, seed, ctx.device, ctx.reporter, f"train {label} s{seed}")
+    net, history = engine.train_standalone(
+        arch, data, recipe.train, seed, ctx.device, ctx.reporter, f"train {label} s{seed}", flip=recipe.data.flip
+    )
     acc = engine.accuracy(net, data.test, ctx.device)
     record.parent.mkdir(parents=True, exist_ok=True)
     ctx.run_dir.write_json(str(record.relative_to(ctx.out)), {"test_acc": acc, "seed": seed, "arch": arch.to_dict(), "history": history})

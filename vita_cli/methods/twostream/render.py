@@ -156,14 +156,15 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def render_clip(
-    renderer: Renderer, motion: Motion, rng: np.random.Generator, frames: int, size: int, reverse: bool
+    renderer: Renderer, motion: Motion, rng: np.random.Generator, frames: int, size: int, reverse: bool,
+    fps: float = FPS,
 ) -> np.ndarray:
     """One (frames, size, size, 3) uint8 clip with random camera, colours, speed and phase."""
     speed = rng.uniform(0.75, 1.35)
-    span = (frames - 1) * speed / FPS
+    span = (frames - 1) * speed / fps
     latest = motion.duration if motion.loop else max(motion.duration - span, 0.0)
     start = rng.uniform(0, latest)
-    times = start + np.arange(frames) * speed / FPS
+    times = start + np.arange(frames) * speed / fps
     poses = [pose_at(motion, t) for t in times]
     if reverse:
         poses = poses[::-1]
@@ -193,7 +194,7 @@ def class_list(name: str) -> list[tuple[str, str, bool]]:
 
 
 def render_set(
-    name: str, counts: dict[str, int], frames: int, size: int, seed: int, progress=None
+    name: str, counts: dict[str, int], frames: int, size: int, seed: int, progress=None, fps: float = FPS
 ) -> dict[str, list[tuple[str, np.ndarray]]]:
     """{split: [(class, clip), ...]} for every split in ``counts`` (clips per class)."""
     classes = class_list(name)
@@ -206,7 +207,7 @@ def render_set(
             for c_idx, (cls, motion, reverse) in enumerate(classes):
                 for i in range(n):
                     rng = np.random.default_rng([seed, s_idx, c_idx, i])
-                    rows.append((cls, render_clip(renderer, motions[motion], rng, frames, size, reverse)))
+                    rows.append((cls, render_clip(renderer, motions[motion], rng, frames, size, reverse, fps)))
                     if progress is not None:
                         progress()
             out[split] = rows

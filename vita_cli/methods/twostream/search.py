@@ -47,9 +47,18 @@ def _cosine(step: int, total: int, lr: float) -> float:
     return 0.5 * lr * (1 + math.cos(math.pi * step / max(total, 1)))
 
 
+def flip_some(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Mirror a random half of the clips (batch, 3, frames, height, width) left-right."""
+    mask = torch.rand(x.shape[0], generator=gen) < 0.5
+    if mask.any():
+        x = x.clone()
+        x[mask] = x[mask].flip(-1)
+    return x
+
+
 def train_supernet(
     net: TwoStreamNet, data: Dataset, space: S.Space, base: S.Architecture, variables, epochs: int,
-    cfg, device, seed: int, reporter: Reporter = SILENT, label: str = "supernet",
+    cfg, device, seed: int, reporter: Reporter = SILENT, label: str = "supernet", flip: bool = False,
 ) -> list[dict]:
     """Sandwich rule: each step trains the largest, the smallest and ``cfg.random`` sampled subnets
     (only ``variables`` vary, the rest stays at ``base``); gradients summed; with ``cfg.distill`` the
@@ -69,6 +78,8 @@ def train_supernet(
             total_loss, n = 0.0, 0
             for i in range(0, len(order), cfg.batch_size):
                 x, y = data.train.batch(order[i : i + cfg.batch_size], device)
+                if flip:
+                    x = flip_some(x, gen)
                 for group in opt.param_groups:
                     group["lr"] = _cosine(step, steps, cfg.lr)
                 opt.zero_grad(set_to_none=True)
@@ -329,6 +340,7 @@ def _sample_index(logits: torch.Tensor, rng: random.Random) -> int:
 
 def train_standalone(
     arch: S.Architecture, data: Dataset, cfg, seed: int, device, reporter: Reporter = SILENT, label: str = "train",
+    flip: bool = False,
 ) -> tuple[TwoStreamNet, list[dict]]:
     """Train ``arch`` from scratch (SGD + Nesterov, cosine, label smoothing); best-on-validation weights."""
     torch.manual_seed(seed)
@@ -345,6 +357,8 @@ def train_standalone(
             total, n = 0.0, 0
             for i in range(0, len(order), cfg.batch_size):
                 x, y = data.train.batch(order[i : i + cfg.batch_size], device)
+                if flip:
+                    x = flip_some(x, gen)
                 for group in opt.param_groups:
                     group["lr"] = _cosine(step, steps, cfg.lr)
                 loss = F.cross_entropy(net(x), y, label_smoothing=cfg.label_smoothing)
