@@ -79,12 +79,6 @@ class DseeLinear(nn.Module):
         w = self.weight + self.delta()
         return w if self.weight_mask is None else w * self.weight_mask
 
-    def _sparse_out(self, x: torch.Tensor) -> torch.Tensor:
-        rows, cols = self.sparse_rows_cols()
-        contrib = x.index_select(-1, cols) * self.sparse_values  # (..., N)
-        out = x.new_zeros(*x.shape[:-1], self.out_features)
-        return out.index_add(-1, rows, contrib)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.weight_mask is not None:
             # pruned: the update must respect the mask, so it is merged (and masked) here
@@ -92,8 +86,10 @@ class DseeLinear(nn.Module):
         y = F.linear(x, self.weight, self.bias)
         low = F.linear(F.linear(x, self.lora_A), self.lora_B)
         if self.n_sparse:
-            low = low + self._sparse_out(x)
-        return y + low * self.scale
+            # S x: gather the N input columns of Ω, scale by S's values, scatter-add into their output rows
+            rows, cols = self.sparse_rows_cols()
+            low = low.index_add(-1, rows, x.index_select(-1, cols) * self.sparse_values)
+        return torch.add(y, low, alpha=self.scale)
 
     def set_mask(self, mask: torch.Tensor) -> None:
         """Fix a 0/1 mask of the weight: W ← W⊙M and ΔW is masked from now on."""
