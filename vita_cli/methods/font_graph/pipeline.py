@@ -300,6 +300,27 @@ def comparison_figure(path: Path, blocks: list[tuple[str, list[int], dict[str, n
     return save_figure(fig, path)
 
 
+def graph_figure(graphs: np.ndarray, ends: np.ndarray, path: Path, refs: list[int]) -> Path:
+    """The 26 predicted glyph graphs: each contour a closed polyline through its nodes (dots)."""
+    import matplotlib.pyplot as plt
+
+    from vita_cli.core.plots import save_figure
+    from vita_cli.methods.font_graph.glyphs import split_contours
+
+    fig, axes = plt.subplots(2, 13, figsize=(13, 2.4), dpi=110)
+    for c, ax in enumerate(axes.flat):
+        for contour in split_contours(graphs[c], ends[c]):
+            loop = np.vstack([contour, contour[:1]]) * FRAME
+            ax.plot(loop[:, 0], loop[:, 1], lw=0.8, color="tab:red" if c in refs else "black")
+            ax.plot(loop[:-1, 0], loop[:-1, 1], ".", ms=1.2, color="tab:blue")
+        ax.set_xlim(0, FRAME)
+        ax.set_ylim(FRAME, 0)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(LETTERS[c], fontsize=7)
+    return save_figure(fig, path)
+
+
 def _train_figures(ctx, models, test_images, ends, ds, test_idx) -> list[str]:
     if not models:
         return []
@@ -440,6 +461,7 @@ def run_complete(inputs: CompleteInputs, ctx: RunContext, export_font: bool = Tr
             p = out / "graphs" / f"{ch}.svg"
             p.write_text(graph_to_svg(graphs[c], lm.ends[c], ch, graphs[c]))
             svgs.append(str(p))
+        graph_figure(graphs, lm.ends, out / "graphs.png", inputs.refs)
         if export_font:
             font_file = str(build_font(graphs, lm.ends, out / "completed.ttf"))
     metrics = None
