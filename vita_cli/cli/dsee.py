@@ -70,13 +70,14 @@ def _fmt_int(n: int) -> str:
 def _rows_table(result: dict) -> Table:
     table = Table(
         "phase", "test acc", "test F1", "dev acc", "trainable", "%", "sparsity", "MACs/seq", "sparse MACs/seq",
-        "latency (ms)", title=f"{result['method']} on {result['data']}",
+        "latency (ms)", "CPU (ms)", title=f"{result['method']} on {result['data']}",
     )
     for r in result["rows"]:
         table.add_row(
             r["phase"], f"{r['test_accuracy']:.2f}", f"{r['test_f1']:.2f}", f"{r['dev_accuracy']:.2f}",
             _fmt_int(r["trainable"]), f"{r['trainable_pct']:.3f}", f"{r['sparsity']:.3f}",
             _fmt_int(r["macs_per_sequence"]), _fmt_int(r["sparse_macs_per_sequence"]), f"{r['latency_ms']:.1f}",
+            f"{r.get('cpu_ms', float('nan')):.1f}",
         )
     return table
 
@@ -149,7 +150,7 @@ def eval_cmd(
     def render(console):
         table = Table("metric", "value", title=f"{Path(result['model']).name} on {result['data']}")
         for key in ("rows", "accuracy", "f1", "sparsity", "parameters", "macs_per_sequence",
-                    "sparse_macs_per_sequence", "latency_ms"):
+                    "sparse_macs_per_sequence", "latency_ms", "cpu_ms"):
             table.add_row(key, str(result[key]))
         if result["pruned_heads"]:
             table.add_row("removed heads", str(result["pruned_heads"]))

@@ -150,6 +150,7 @@ class ReportConfig:
     latency_batch: int = 32
     latency_repeats: int = 5
     latency_length: int | None = None  # tokens per sequence for latency/MACs (default model.max_length)
+    latency_threads: int | None = 1  # torch threads while timing (None: the run's own)
 
     def __post_init__(self):
         if self.latency_batch < 1 or self.latency_repeats < 1:

@@ -62,20 +62,31 @@ def count_macs(model: nn.Module, batch: int, length: int, device: torch.device) 
 
 
 @torch.no_grad()
-def latency_ms(model: nn.Module, batch: int, length: int, device: torch.device, repeats: int = 5) -> float:
-    """Median wall time of one forward pass on ``batch`` sequences of ``length`` tokens (ms)."""
+def latency(model: nn.Module, batch: int, length: int, device: torch.device, repeats: int = 5, threads: int | None = 1) -> dict:
+    """Median wall time and median process CPU time of one forward pass on ``batch`` × ``length`` tokens (ms).
+
+    On a CPU shared with other jobs the wall time mostly measures the other jobs; with one thread the CPU
+    time is the compute itself, so both are reported (``threads=None`` keeps torch's thread count).
+    """
     was = model.training
     model.eval()
-    inputs = dummy_batch(model.config.vocab_size, batch, length, device)
-    model(**inputs)  # warm-up
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
-        model(**inputs)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append((time.perf_counter() - t0) * 1000)
-    model.train(was)
-    return statistics.median(times)
+    saved = torch.get_num_threads()
+    if threads and device.type == "cpu":
+        torch.set_num_threads(threads)
+    try:
+        inputs = dummy_batch(model.config.vocab_size, batch, length, device)
+        model(**inputs)  # warm-up
+        walls, cpus = [], []
+        for _ in range(repeats):
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            t0, c0 = time.perf_counter(), time.process_time()
+            model(**inputs)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            walls.append((time.perf_counter() - t0) * 1000)
+            cpus.append((time.process_time() - c0) * 1000)
+    finally:
+        torch.set_num_threads(saved)
+        model.train(was)
+    return {"latency_ms": statistics.median(walls), "cpu_ms": statistics.median(cpus)}

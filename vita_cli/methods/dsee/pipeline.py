@@ -108,8 +108,10 @@ def _cost(model, recipe: DseeRecipe, device, length: int | None = None) -> dict:
     merged = merge_adapters(copy.deepcopy(model))
     length = recipe.report.latency_length or length or recipe.model.max_length
     macs = cost.count_macs(merged, recipe.report.latency_batch, length, device)
-    lat = cost.latency_ms(merged, recipe.report.latency_batch, length, device, recipe.report.latency_repeats)
-    return {**macs, "latency_ms": round(lat, 2), "latency_batch": recipe.report.latency_batch, "latency_length": length}
+    lat = cost.latency(merged, recipe.report.latency_batch, length, device, recipe.report.latency_repeats,
+                       recipe.report.latency_threads)
+    return {**macs, "latency_ms": round(lat["latency_ms"], 2), "cpu_ms": round(lat["cpu_ms"], 2),
+            "latency_batch": recipe.report.latency_batch, "latency_length": length}
 
 
 def _row(phase, model, enc, device, n_classes, trainable, total, costs) -> dict:
@@ -126,6 +128,7 @@ def _row(phase, model, enc, device, n_classes, trainable, total, costs) -> dict:
         "macs_per_sequence": costs["macs_per_sequence"],
         "sparse_macs_per_sequence": costs["sparse_macs_per_sequence"],
         "latency_ms": costs["latency_ms"],
+        "cpu_ms": costs["cpu_ms"],
     }
 
 
@@ -322,6 +325,7 @@ class EvalResult:
     macs_per_sequence: int
     sparse_macs_per_sequence: int
     latency_ms: float
+    cpu_ms: float
     pruned_heads: dict | None
     run_dir: str
 
@@ -361,7 +365,7 @@ def _run_eval(recipe: DseeRecipe, ctx: RunContext, model_dir: str | Path, data: 
         accuracy=round(metrics["accuracy"], 2), f1=round(metrics["f1"], 2), loss=round(metrics["loss"], 4),
         sparsity=round(prune.backbone_sparsity(model), 4), parameters=total_parameters(model),
         macs_per_sequence=costs["macs_per_sequence"], sparse_macs_per_sequence=costs["sparse_macs_per_sequence"],
-        latency_ms=costs["latency_ms"], pruned_heads=getattr(model.config, "vita_pruned_heads", None),
+        latency_ms=costs["latency_ms"], cpu_ms=costs["cpu_ms"], pruned_heads=getattr(model.config, "vita_pruned_heads", None),
         run_dir=str(ctx.run_dir.path),
     )
     ctx.run_dir.write_json("results.json", result.to_dict())
@@ -442,7 +446,7 @@ def read_tune_results(paths: list[str | Path]) -> list[dict]:
 
 
 METRICS = ("test_accuracy", "test_f1", "dev_accuracy", "trainable_pct", "sparsity", "macs_per_sequence",
-           "sparse_macs_per_sequence", "latency_ms")
+           "sparse_macs_per_sequence", "latency_ms", "cpu_ms")
 
 
 def run_report(paths: list[str | Path], ctx: RunContext) -> ReportResult:
@@ -456,20 +460,21 @@ def run_report(paths: list[str | Path], ctx: RunContext) -> ReportResult:
     for (arm, phase), rows in groups.items():
         entry = {"arm": arm, "phase": phase, "seeds": len(rows)}
         for m in METRICS:
-            mean, std = _mean_std([float(r[m]) for r in rows])
+            mean, std = _mean_std([float(r.get(m, "nan")) for r in rows])
             entry[m] = round(mean, 4)
             entry[f"{m}_std"] = round(std, 4)
         entry["test_accuracy_per_seed"] = [r["test_accuracy"] for r in rows]
         table.append(entry)
     lines = [
-        "| arm | phase | seeds | test acc (%) | test F1 | trainable (%) | sparsity | MACs/seq (M) | latency (ms) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| arm | phase | seeds | test acc (%) | test F1 | trainable (%) | sparsity | MACs/seq (M) | latency wall (ms) | CPU (ms) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in table:
         lines.append(
             f"| {e['arm']} | {e['phase']} | {e['seeds']} | {e['test_accuracy']:.2f} ± {e['test_accuracy_std']:.2f} "
             f"| {e['test_f1']:.2f} ± {e['test_f1_std']:.2f} | {e['trainable_pct']:.3f} | {e['sparsity']:.3f} "
-            f"| {e['macs_per_sequence'] / 1e6:.1f} | {e['latency_ms']:.0f} ± {e['latency_ms_std']:.0f} |"
+            f"| {e['macs_per_sequence'] / 1e6:.1f} | {e['latency_ms']:.0f} ± {e['latency_ms_std']:.0f} "
+            f"| {e['cpu_ms']:.0f} ± {e['cpu_ms_std']:.0f} |"
         )
     markdown = "\n".join(lines) + "\n"
     rd = ctx.run_dir
