@@ -215,3 +215,27 @@ def test_recipe_validation_names_the_key():
         from_dict(TicketFlowRecipe, {"related": [["clothing", "unknown"]]})
     with pytest.raises(UserError, match="analysis.rank"):
         from_dict(TicketFlowRecipe, {"analysis": {"rank": 0}})
+
+
+def test_torch_prune_layout_folder_reads_like_the_run(imp_run, tmp_path):
+    """``weight_orig`` + ``weight_mask`` state dicts (torch.nn.utils.prune) give the same flow and masks."""
+    path, _, _ = imp_run
+    run = read_flow(path)
+    folder = tmp_path / "prune_layout"
+    folder.mkdir()
+    for n in range(ROUNDS + 1):
+        loaded = load_model(path / "imp" / f"round_{n:02d}" / "trained.safetensors")
+        state = dict(loaded.model.state_dict())
+        for name, mask in loaded.masks.items():
+            w = state.pop(name)
+            state[name + "_orig"] = w + (~mask).float()  # pruned entries hold junk the mask removes
+            state[name + "_mask"] = mask.float()
+        torch.save(state, folder / f"epoch-{n}.pt")
+    flow = read_flow(folder)
+    check_same_architecture([run, flow])  # same layers, whatever their order in the files
+    assert flow.density() == pytest.approx(run.density())
+    cfg = AnalysisConfig()
+    assert (
+        wasserstein1(flow_spectra(flow, cfg).whole.eigenvalues, flow_spectra(run, cfg).whole.eigenvalues)
+        < 1e-9
+    )

@@ -139,7 +139,7 @@ def check_same_architecture(flows: list[Flow]) -> None:
             diff = next(
                 (
                     f"layer {a[0]} {a[1]} vs {b[0]} {b[1]}"
-                    for a, b in zip(base.signature, other.signature, strict=True)
+                    for a, b in zip(base.signature, other.signature, strict=False)
                     if a != b
                 ),
                 f"{len(base.layers)} vs {len(other.layers)} weight layers",

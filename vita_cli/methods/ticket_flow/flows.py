@@ -51,11 +51,12 @@ class Flow:
 
     @property
     def signature(self) -> tuple:
-        return tuple((n, self.shapes[n]) for n in self.layers)
+        return tuple(sorted((n, self.shapes[n]) for n in self.layers))  # file order does not matter
 
     def describe(self) -> str:
         total = sum(int(np.prod(s)) for s in self.shapes.values())
-        return f"{self.arch} ({len(self.layers)} weight layers, {total:,} weights)"
+        what = f"{len(self.layers)} weight layers, {total:,} weights"
+        return f"{self.arch} ({what})" if self.arch != "?" else what
 
     def density(self) -> list[float]:
         """Per round: surviving fraction of the pruned weights (the stored masks), else of all layers."""
