@@ -106,3 +106,25 @@ def test_tiny_end_to_end(vita, tmp_path):
     study = json.loads(r.stdout)
     assert {row["name"] for row in study["rows"]} == {"progressive", "joint", "random", "slowfast-mini", "x3d-mini"}
     assert study["kendall"] is not None and -1 <= study["kendall"]["tau"] <= 1
+
+
+@pytest.mark.slow
+def test_torchrun_two_ranks_search_equals_one_process(tmp_path):
+    """The whole search under torchrun (2 gloo ranks) scores every candidate like one process."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bin_dir = Path(sys.executable).parent
+    data = tmp_path / "clips"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([bin_dir / "vita", "search-twostream", "data", *TINY, "--root", data, "-q"], check=True, env=env)
+    common = ["search-twostream", "search", *TINY, "--data", str(data), "-q", "--json", "search.kendall=0"]
+    subprocess.run([bin_dir / "torchrun", "--nproc_per_node=2", "-m", "vita_cli", *common, "--out", str(tmp_path / "two")],
+                   check=True, env=env, capture_output=True)
+    subprocess.run([bin_dir / "vita", *common, "--out", str(tmp_path / "one")], check=True, env=env, capture_output=True)
+    one = json.loads((tmp_path / "one" / "candidates.json").read_text())
+    two = json.loads((tmp_path / "two" / "candidates.json").read_text())
+    assert json.loads((tmp_path / "two" / "result.json").read_text())["world_size"] == 2
+    assert [(c["arch"], c["score"]) for c in two] == [(c["arch"], c["score"]) for c in one]

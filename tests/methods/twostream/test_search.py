@@ -25,7 +25,9 @@ def test_recalibrated_score_does_not_depend_on_previous_candidates():
     scorer = E.Scorer(net, data, torch.device("cpu"), calib)
     rng = random.Random(0)
     a, b = (S.sample(space, space.largest(), S.variables_of("joint"), rng) for _ in range(2))
+    rng_before = torch.get_rng_state()
     first = scorer.score(a)
+    assert torch.equal(torch.get_rng_state(), rng_before)  # scoring consumes no global randomness
     state = {k: v.clone() for k, v in net.state_dict().items() if "running_mean" in k}
     scorer.score(b)
     assert scorer.score(a) == first

@@ -116,12 +116,18 @@ def calibration_indices(n: int, batches: int, batch_size: int, seed: int = 0) ->
 
 @torch.no_grad()
 def recalibrate_bn(net: TwoStreamNet, arch: S.Architecture, clips: ClipSet, batches: list[torch.Tensor], device) -> None:
-    """Reset every BatchNorm's statistics and re-estimate them for ``arch`` (cumulative average)."""
+    """Reset every BatchNorm's statistics and re-estimate them for ``arch`` (cumulative average).
+
+    Dropout stays off, so scoring draws nothing from the global random stream: what a search does
+    after scoring (the next supernet stage) does not depend on how the candidates were shared out."""
     bns = [m for m in net.modules() if isinstance(m, SlicedBN)]
     for m in bns:
         m.reset_running_stats()
     was = net.training
     net.train()
+    for m in net.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.eval()
     try:
         for step, idx in enumerate(batches, start=1):
             for m in bns:
