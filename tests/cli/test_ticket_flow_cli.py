@@ -215,3 +215,29 @@ def test_bad_inputs_are_one_line_errors_and_write_nothing(vita, tmp_path):
     msg = _one_line_error(vita("ticket-flow", "transfer", "--source", flow, "--out", bad_out))
     assert "not an IMP run" in msg
     assert not bad_out.exists()
+
+
+@pytest.mark.slow
+def test_spectra_of_a_vita_prune_imp_run(vita, tmp_path):
+    """The saved rounds of `vita prune --method imp` are a flow as they are."""
+    root = _write_idx(tmp_path / "fashion")
+    r = vita(
+        "prune",
+        "--method",
+        "imp",
+        "--recipe",
+        "prune/imp-tiny",
+        "--out",
+        tmp_path / "imp",
+        "--quiet",
+        f"data.root={root}",
+        "data.val_size=32",
+        "data.train_subset=96",
+        "data.test_subset=32",
+        "model.options={width: 2}",
+    )
+    assert r.exit_code == 0, r.stderr
+    r = vita("ticket-flow", "spectra", tmp_path / "imp", "--out", tmp_path / "sp", "--json")
+    assert r.exit_code == 0, r.stderr
+    flow = json.loads(r.stdout)["flows"][0]
+    assert flow["rounds"] == [0, 1, 2] and flow["density"][2] == pytest.approx(0.25, abs=0.01)
