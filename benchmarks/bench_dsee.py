@@ -42,9 +42,13 @@ def base_model():
     torch.manual_seed(0)
     try:
         path = resolve_model_dir("minilm")
-        return AutoModelForSequenceClassification.from_pretrained(str(path), num_labels=2, local_files_only=True), "all-MiniLM-L6-v2"
+        return AutoModelForSequenceClassification.from_pretrained(
+            str(path), num_labels=2, local_files_only=True
+        ), "all-MiniLM-L6-v2"
     except UserError:
-        cfg = BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536, num_labels=2)
+        cfg = BertConfig(
+            hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536, num_labels=2
+        )
         return BertForSequenceClassification(cfg), "random BERT 6x384"
 
 
@@ -76,7 +80,9 @@ def arms(model):
     m = copy.deepcopy(model)
     build_arm(m, ArmSpec(method="lora", r=16, alpha=32))
     out["vita-lora"] = m
-    cfg = peft.LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=["query", "value"], task_type="SEQ_CLS")
+    cfg = peft.LoraConfig(
+        r=16, lora_alpha=32, lora_dropout=0.0, target_modules=["query", "value"], task_type="SEQ_CLS"
+    )
     out["peft-lora"] = peft.get_peft_model(copy.deepcopy(model), cfg)
     m = copy.deepcopy(out["dsee"])
     for name, layer in adapted_layers(m):
@@ -87,7 +93,10 @@ def arms(model):
 
 def step_times(models: dict, batch: dict, steps: int) -> dict:
     """Median training-step seconds per arm, the arms interleaved step by step (fair under shared load)."""
-    opts = {k: torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-4) for k, m in models.items()}
+    opts = {
+        k: torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-4)
+        for k, m in models.items()
+    }
     times = {k: [] for k in models}
     cpu = {k: [] for k in models}
     labels = torch.randint(0, 2, (batch["input_ids"].shape[0],), generator=torch.Generator().manual_seed(0))
@@ -102,7 +111,9 @@ def step_times(models: dict, batch: dict, steps: int) -> dict:
             if s:  # the first step warms up
                 times[k].append(time.perf_counter() - t0)
                 cpu[k].append(time.process_time() - c0)
-    return {k: statistics.median(v) for k, v in cpu.items()}, {k: statistics.median(v) for k, v in times.items()}
+    return {k: statistics.median(v) for k, v in cpu.items()}, {
+        k: statistics.median(v) for k, v in times.items()
+    }
 
 
 def head_latency(model, batch_size: int, length: int, repeats: int) -> dict:
@@ -131,9 +142,14 @@ def head_latency(model, batch_size: int, length: int, repeats: int) -> dict:
     mac_cut = 1 - macs_p / macs_d
     speed_cut = 1 - lat_p / lat_d
     return {
-        "macs_dense": macs_d, "macs_pruned": macs_p, "macs_reduction": mac_cut,
-        "latency_dense_ms": lat_d, "latency_pruned_ms": lat_p, "latency_reduction": speed_cut,
-        "wall_dense_ms": wall_d, "wall_pruned_ms": wall_p,
+        "macs_dense": macs_d,
+        "macs_pruned": macs_p,
+        "macs_reduction": mac_cut,
+        "latency_dense_ms": lat_d,
+        "latency_pruned_ms": lat_p,
+        "latency_reduction": speed_cut,
+        "wall_dense_ms": wall_d,
+        "wall_pruned_ms": wall_p,
         "ratio": speed_cut / mac_cut if mac_cut else float("nan"),
     }
 
@@ -153,18 +169,34 @@ def main(argv=None):
     transformers.logging.set_verbosity_error()
     model, name = base_model()
     batch = cost.dummy_batch(model.config.vocab_size, args.batch, args.length, torch.device("cpu"))
-    print(f"model: {name}; {args.threads} thread(s); CPU time is the measure (a shared machine's wall time is mostly other jobs)")
+    print(
+        f"model: {name}; {args.threads} thread(s); CPU time is the measure (a shared machine's wall time is mostly other jobs)"
+    )
     t, wall = step_times(arms(model), batch, args.steps)
-    print(f"\ntraining step, batch {args.batch} x {args.length}: process CPU time (median of {args.steps} interleaved steps)")
+    print(
+        f"\ntraining step, batch {args.batch} x {args.length}: process CPU time (median of {args.steps} interleaved steps)"
+    )
     for k, v in t.items():
-        print(f"  {k:14s} {1000 * v:8.1f} ms CPU   {v / t['peft-lora']:.3f} x peft-lora   (wall {1000 * wall[k]:.0f} ms)")
+        print(
+            f"  {k:14s} {1000 * v:8.1f} ms CPU   {v / t['peft-lora']:.3f} x peft-lora   (wall {1000 * wall[k]:.0f} ms)"
+        )
     ok1 = t["dsee"] <= 1.1 * t["peft-lora"]
-    print(f"  DSEE / peft-LoRA = {t['dsee'] / t['peft-lora']:.3f}  (target <= 1.10: {'met' if ok1 else 'NOT met'})")
+    print(
+        f"  DSEE / peft-LoRA = {t['dsee'] / t['peft-lora']:.3f}  (target <= 1.10: {'met' if ok1 else 'NOT met'})"
+    )
     h = head_latency(model, args.latency_batch, args.length, args.repeats)
-    print(f"\nhead removal, 3 of 12 heads per layer, batch {args.latency_batch} x {args.length} (median of {args.repeats})")
-    print(f"  MACs/sequence  {h['macs_dense'] / 1e6:8.1f} M -> {h['macs_pruned'] / 1e6:8.1f} M  (-{100 * h['macs_reduction']:.1f} %)")
-    print(f"  CPU time       {h['latency_dense_ms']:8.1f} ms -> {h['latency_pruned_ms']:8.1f} ms (-{100 * h['latency_reduction']:.1f} %)  (1 thread)")
-    print(f"  wall time      {h['wall_dense_ms']:8.1f} ms -> {h['wall_pruned_ms']:8.1f} ms  (shared machine: mostly other jobs)")
+    print(
+        f"\nhead removal, 3 of 12 heads per layer, batch {args.latency_batch} x {args.length} (median of {args.repeats})"
+    )
+    print(
+        f"  MACs/sequence  {h['macs_dense'] / 1e6:8.1f} M -> {h['macs_pruned'] / 1e6:8.1f} M  (-{100 * h['macs_reduction']:.1f} %)"
+    )
+    print(
+        f"  CPU time       {h['latency_dense_ms']:8.1f} ms -> {h['latency_pruned_ms']:8.1f} ms (-{100 * h['latency_reduction']:.1f} %)  (1 thread)"
+    )
+    print(
+        f"  wall time      {h['wall_dense_ms']:8.1f} ms -> {h['wall_pruned_ms']:8.1f} ms  (shared machine: mostly other jobs)"
+    )
     ok2 = h["ratio"] >= 0.7
     print(f"  speed-up / MACs reduction = {h['ratio']:.2f}  (target >= 0.70: {'met' if ok2 else 'NOT met'})")
 

@@ -34,7 +34,8 @@ ModelOpt = Annotated[
 DataOpt = Annotated[
     str | None,
     typer.Option(
-        "--data", help="CSV/TSV/JSONL with text and label columns, or rotten-tomatoes / bbc-news (data.source)."
+        "--data",
+        help="CSV/TSV/JSONL with text and label columns, or rotten-tomatoes / bbc-news (data.source).",
     ),
 ]
 
@@ -69,20 +70,39 @@ def _fmt_int(n: int) -> str:
 
 def _rows_table(result: dict) -> Table:
     table = Table(
-        "phase", "test acc", "test F1", "dev acc", "trainable", "%", "sparsity", "MACs/seq", "sparse MACs/seq",
-        "latency (ms)", "CPU (ms)", title=f"{result['method']} on {result['data']}",
+        "phase",
+        "test acc",
+        "test F1",
+        "dev acc",
+        "trainable",
+        "%",
+        "sparsity",
+        "MACs/seq",
+        "sparse MACs/seq",
+        "latency (ms)",
+        "CPU (ms)",
+        title=f"{result['method']} on {result['data']}",
     )
     for r in result["rows"]:
         table.add_row(
-            r["phase"], f"{r['test_accuracy']:.2f}", f"{r['test_f1']:.2f}", f"{r['dev_accuracy']:.2f}",
-            _fmt_int(r["trainable"]), f"{r['trainable_pct']:.3f}", f"{r['sparsity']:.3f}",
-            _fmt_int(r["macs_per_sequence"]), _fmt_int(r["sparse_macs_per_sequence"]), f"{r['latency_ms']:.1f}",
+            r["phase"],
+            f"{r['test_accuracy']:.2f}",
+            f"{r['test_f1']:.2f}",
+            f"{r['dev_accuracy']:.2f}",
+            _fmt_int(r["trainable"]),
+            f"{r['trainable_pct']:.3f}",
+            f"{r['sparsity']:.3f}",
+            _fmt_int(r["macs_per_sequence"]),
+            _fmt_int(r["sparse_macs_per_sequence"]),
+            f"{r['latency_ms']:.1f}",
             f"{r.get('cpu_ms', float('nan')):.1f}",
         )
     return table
 
 
-@app.command("tune", help="Tune one arm (dsee, lora, full, head), optionally prune and re-tune; export the model.")
+@app.command(
+    "tune", help="Tune one arm (dsee, lora, full, head), optionally prune and re-tune; export the model."
+)
 @verb_command("dsee tune")
 def tune_cmd(
     overrides: Overrides = None,
@@ -92,9 +112,12 @@ def tune_cmd(
     method: Annotated[Method | None, typer.Option("--method", help="Arm (replaces method).")] = None,
     omega: Annotated[Omega | None, typer.Option("--omega", help="How Ω is chosen (adapter.omega).")] = None,
     unstructured: Annotated[
-        float | None, typer.Option("--unstructured", help="Global magnitude pruning ratio (prune.unstructured).")
+        float | None,
+        typer.Option("--unstructured", help="Global magnitude pruning ratio (prune.unstructured)."),
     ] = None,
-    heads: Annotated[int | None, typer.Option("--heads", help="Heads removed per layer (prune.heads).")] = None,
+    heads: Annotated[
+        int | None, typer.Option("--heads", help="Heads removed per layer (prune.heads).")
+    ] = None,
     session: Session = None,
 ):
     from vita_cli.methods.dsee import pipeline
@@ -137,7 +160,9 @@ def eval_cmd(
     model: Annotated[str, typer.Option("--model", help="A model folder written by `vita dsee tune`.")] = ...,
     data: Annotated[
         str,
-        typer.Option("--data", help="A labelled file (every row is scored) or a built-in set (its test split)."),
+        typer.Option(
+            "--data", help="A labelled file (every row is scored) or a built-in set (its test split)."
+        ),
     ] = ...,
     recipe: RecipeOpt = "dsee/default",
     session: Session = None,
@@ -149,8 +174,17 @@ def eval_cmd(
 
     def render(console):
         table = Table("metric", "value", title=f"{Path(result['model']).name} on {result['data']}")
-        for key in ("rows", "accuracy", "f1", "sparsity", "parameters", "macs_per_sequence",
-                    "sparse_macs_per_sequence", "latency_ms", "cpu_ms"):
+        for key in (
+            "rows",
+            "accuracy",
+            "f1",
+            "sparsity",
+            "parameters",
+            "macs_per_sequence",
+            "sparse_macs_per_sequence",
+            "latency_ms",
+            "cpu_ms",
+        ):
             table.add_row(key, str(result[key]))
         if result["pruned_heads"]:
             table.add_row("removed heads", str(result["pruned_heads"]))
@@ -182,7 +216,9 @@ def predict_cmd(
 @app.command("report", help="Mean ± std over seeds of several tune runs: Markdown table, JSON and a PNG.")
 @verb_command("dsee report")
 def report_cmd(
-    runs: Annotated[list[Path], typer.Argument(help="Run folders (or results.json files) of `vita dsee tune`.")],
+    runs: Annotated[
+        list[Path], typer.Argument(help="Run folders (or results.json files) of `vita dsee tune`.")
+    ],
     session: Session = None,
 ):
     from vita_cli.methods.dsee import pipeline
@@ -190,12 +226,26 @@ def report_cmd(
     result = pipeline.run_report(list(runs), _context(session)).to_dict()
 
     def render(console):
-        table = Table("arm", "phase", "seeds", "test acc", "trainable %", "sparsity", "MACs/seq", "latency (ms)",
-                      title=f"{result['runs']} runs")
+        table = Table(
+            "arm",
+            "phase",
+            "seeds",
+            "test acc",
+            "trainable %",
+            "sparsity",
+            "MACs/seq",
+            "latency (ms)",
+            title=f"{result['runs']} runs",
+        )
         for e in result["table"]:
             table.add_row(
-                e["arm"], e["phase"], str(e["seeds"]), f"{e['test_accuracy']:.2f} ± {e['test_accuracy_std']:.2f}",
-                f"{e['trainable_pct']:.3f}", f"{e['sparsity']:.3f}", _fmt_int(int(e["macs_per_sequence"])),
+                e["arm"],
+                e["phase"],
+                str(e["seeds"]),
+                f"{e['test_accuracy']:.2f} ± {e['test_accuracy_std']:.2f}",
+                f"{e['trainable_pct']:.3f}",
+                f"{e['sparsity']:.3f}",
+                _fmt_int(int(e["macs_per_sequence"])),
                 f"{e['latency_ms']:.0f} ± {e['latency_ms_std']:.0f}",
             )
         console.print(table)
@@ -205,7 +255,9 @@ def report_cmd(
 
 
 def register(root):
-    root.add_typer(app, name="dsee", help="DSEE sparse efficient tuning of transformers: tune, eval, predict, report.")
+    root.add_typer(
+        app, name="dsee", help="DSEE sparse efficient tuning of transformers: tune, eval, predict, report."
+    )
 
 
 def _demo(session: Session, folder: Path) -> str:
@@ -216,7 +268,9 @@ def _demo(session: Session, folder: Path) -> str:
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     cfg, _ = load_any_recipe("dsee/tiny", ["prune.heads=2"])
-    ctx = RunContext(device=session.device, seed=session.seed, out=folder, reporter=session.reporter, log=session.log)
+    ctx = RunContext(
+        device=session.device, seed=session.seed, out=folder, reporter=session.reporter, log=session.log
+    )
     result = pipeline.run_tune(cfg, ctx).to_dict()
     rows = "\n".join(
         f"| {r['phase']} | {r['test_accuracy']:.1f} | {r['trainable_pct']:.2f} % | {r['macs_per_sequence'] / 1e6:.1f} M "

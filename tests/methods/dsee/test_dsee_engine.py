@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.methods.dsee.tiny_bert import tiny_config
 from vita_cli.methods.dsee import heads, prune
 from vita_cli.methods.dsee.adapter import (
     DseeLinear,
@@ -16,8 +17,6 @@ from vita_cli.methods.dsee.adapter import (
 )
 from vita_cli.methods.dsee.arms import ArmSpec, build_arm, check_arm
 from vita_cli.methods.dsee.omega import choose_omega, grebsmo
-
-from tests.methods.dsee.tiny_bert import tiny_config
 
 
 def tiny_model(seed=0, **kw):
@@ -57,7 +56,9 @@ def test_step0_equals_backbone(omega):
     model = tiny_model()
     b = batch()
     ref = logits(model, b)
-    build_arm(model, ArmSpec(method="dsee", **{**SPEC, "omega": omega, "grebsmo": {"passes": 4, "rank_step": 2}}))
+    build_arm(
+        model, ArmSpec(method="dsee", **{**SPEC, "omega": omega, "grebsmo": {"passes": 4, "rank_step": 2}})
+    )
     assert torch.equal(logits(model, b), ref)
 
 

@@ -3,12 +3,11 @@
 import torch
 from safetensors.torch import load_file
 
+from tests.methods.dsee.test_dsee_engine import batch, logits, perturb, tiny_model
+from tests.methods.dsee.tiny_bert import make_tokenizer
 from vita_cli.methods.dsee import heads, model_io, prune
 from vita_cli.methods.dsee.adapter import adapted_layers
 from vita_cli.methods.dsee.arms import ArmSpec, build_arm
-
-from tests.methods.dsee.test_dsee_engine import batch, logits, perturb, tiny_model
-from tests.methods.dsee.tiny_bert import make_tokenizer
 
 
 def test_export_loads_in_plain_transformers_with_same_logits(tmp_path):

@@ -5,10 +5,9 @@ import copy
 import pytest
 import torch
 
+from tests.methods.dsee.test_dsee_engine import batch, tiny_model
 from vita_cli.methods.dsee.adapter import adapted_layers, trainable_parameters
 from vita_cli.methods.dsee.arms import ArmSpec, build_arm
-
-from tests.methods.dsee.test_dsee_engine import batch, tiny_model
 
 peft = pytest.importorskip("peft")
 
@@ -18,7 +17,7 @@ def _train(model, steps=6, lr=1e-2):
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
     model.train()
     losses = []
-    for s in range(steps):
+    for _ in range(steps):
         b = batch(seed=10, n=8)  # one batch: the loss must fall
         loss = model(**b, labels=torch.tensor([0, 1] * 4)).loss
         opt.zero_grad()
@@ -32,7 +31,9 @@ def test_lora_matches_peft():
     base = tiny_model()
     ours = copy.deepcopy(base)
     build_arm(ours, ArmSpec(method="lora", r=4, alpha=8, targets=["query", "value"]))
-    cfg = peft.LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["query", "value"], task_type="SEQ_CLS")
+    cfg = peft.LoraConfig(
+        r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["query", "value"], task_type="SEQ_CLS"
+    )
     theirs = peft.get_peft_model(copy.deepcopy(base), cfg)
     trainable_theirs, _ = theirs.get_nb_trainable_parameters()
     assert trainable_parameters(ours) == trainable_theirs == 4 * 4 * (32 + 32) + 66

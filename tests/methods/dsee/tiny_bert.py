@@ -17,9 +17,15 @@ def tiny_config(**kw):
     from transformers import BertConfig
 
     values = dict(
-        vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=64, max_position_embeddings=64, hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0, num_labels=2,
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        num_labels=2,
     )
     values.update(kw)
     return BertConfig(**values)
@@ -52,7 +58,9 @@ def texts(n: int, seed: int = 0) -> list[tuple[str, str]]:
     rows = []
     for i in range(n):
         label = "pos" if i % 2 == 0 else "neg"
-        words = rng.choices(NEUTRAL, k=rng.randint(3, 8)) + rng.choices(POSITIVE if label == "pos" else NEGATIVE, k=2)
+        words = rng.choices(NEUTRAL, k=rng.randint(3, 8)) + rng.choices(
+            POSITIVE if label == "pos" else NEGATIVE, k=2
+        )
         rng.shuffle(words)
         rows.append((" ".join(words), label))
     return rows

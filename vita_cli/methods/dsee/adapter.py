@@ -42,9 +42,7 @@ class DseeLinear(nn.Module):
         dev, dt = self.weight.device, self.weight.dtype
         self.lora_A = nn.Parameter(torch.randn(r, in_f, device=dev, dtype=dt) * init_std)
         self.lora_B = nn.Parameter(torch.zeros(out_f, r, device=dev, dtype=dt))
-        index = (
-            torch.zeros(0, dtype=torch.long, device=dev) if omega is None else omega.to(dev, torch.long)
-        )
+        index = torch.zeros(0, dtype=torch.long, device=dev) if omega is None else omega.to(dev, torch.long)
         if index.numel() > out_f * in_f:
             raise ValueError(f"N={index.numel()} sparse entries exceed the {out_f}x{in_f} matrix")
         self.register_buffer("sparse_index", index.clone())
@@ -64,7 +62,9 @@ class DseeLinear(nn.Module):
 
     def sparse_dense(self) -> torch.Tensor:
         """S⊙Ω as a dense matrix (for merging, scoring and tests only)."""
-        s = torch.zeros(self.out_features * self.in_features, device=self.weight.device, dtype=self.weight.dtype)
+        s = torch.zeros(
+            self.out_features * self.in_features, device=self.weight.device, dtype=self.weight.dtype
+        )
         s = s.index_put((self.sparse_index,), self.sparse_values)
         return s.view(self.out_features, self.in_features)
 

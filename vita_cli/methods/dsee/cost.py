@@ -62,7 +62,9 @@ def count_macs(model: nn.Module, batch: int, length: int, device: torch.device) 
 
 
 @torch.no_grad()
-def latency(model: nn.Module, batch: int, length: int, device: torch.device, repeats: int = 5, threads: int | None = 1) -> dict:
+def latency(
+    model: nn.Module, batch: int, length: int, device: torch.device, repeats: int = 5, threads: int | None = 1
+) -> dict:
     """Median wall time and median process CPU time of one forward pass on ``batch`` × ``length`` tokens (ms).
 
     On a CPU shared with other jobs the wall time mostly measures the other jobs; with one thread the CPU

@@ -86,7 +86,9 @@ def _read_rows(path: Path) -> tuple[list[dict], list[str]]:
                     try:
                         obj = json.loads(line)
                     except json.JSONDecodeError as exc:
-                        raise UserError(f"{path}: line {n} is not JSON ({exc.msg})", "one JSON object per line") from exc
+                        raise UserError(
+                            f"{path}: line {n} is not JSON ({exc.msg})", "one JSON object per line"
+                        ) from exc
                     if not isinstance(obj, dict):
                         raise UserError(f"{path}: line {n} is not a JSON object")
                     rows.append(obj)
@@ -115,8 +117,11 @@ def read_file(path: str | Path, text_column: str = "text", label_column: str = "
                 f"name the column with {key}=NAME",
             )
     kept = [
-        r for r in rows
-        if r.get(text_column) is not None and str(r[text_column]).strip() and str(r.get(label_column, "")).strip()
+        r
+        for r in rows
+        if r.get(text_column) is not None
+        and str(r[text_column]).strip()
+        and str(r.get(label_column, "")).strip()
     ]
     raw = [str(r[label_column]).strip() for r in kept]
     values = sorted(set(raw))

@@ -31,7 +31,9 @@ def attention_blocks(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
         attn = getattr(getattr(layer, "attention", None), "self", None)
         out = getattr(getattr(layer, "attention", None), "output", None)
         if attn is None or out is None or not all(hasattr(attn, p) for p in ("query", "key", "value")):
-            raise ValueError(f"{type(layer).__name__} is not a BERT-style layer (attention.self.query/key/value)")
+            raise ValueError(
+                f"{type(layer).__name__} is not a BERT-style layer (attention.self.query/key/value)"
+            )
         blocks.append((attn, out))
     return blocks
 
@@ -63,7 +65,9 @@ def lowest_heads(scores: list[torch.Tensor], k: int) -> dict[int, list[int]]:
     return {i: sorted(torch.argsort(s, stable=True)[:k].tolist()) for i, s in enumerate(scores)}
 
 
-def _slice_linear(lin: nn.Linear, rows: torch.Tensor | None = None, cols: torch.Tensor | None = None) -> nn.Linear:
+def _slice_linear(
+    lin: nn.Linear, rows: torch.Tensor | None = None, cols: torch.Tensor | None = None
+) -> nn.Linear:
     w = lin.weight.detach()
     b = lin.bias.detach() if lin.bias is not None else None
     if rows is not None:

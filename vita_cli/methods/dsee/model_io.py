@@ -23,7 +23,12 @@ from vita_cli.core.errors import UserError
 from vita_cli.methods.dsee import heads as heads_mod
 from vita_cli.methods.dsee.adapter import adapted_layers, merge_adapters
 
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model", "vocab.json")
 
 
@@ -39,7 +44,9 @@ def resolve_model_dir(name: str) -> Path:
     else:
         path = Path(name)
     if not path.exists():
-        raise UserError(f"model directory not found: {path}", "give a local Hugging Face directory or 'minilm'")
+        raise UserError(
+            f"model directory not found: {path}", "give a local Hugging Face directory or 'minilm'"
+        )
     if not path.is_dir():
         raise UserError(f"model must be a directory (config.json + weights), got a file: {path}")
     if not (path / "config.json").is_file():
@@ -50,7 +57,9 @@ def resolve_model_dir(name: str) -> Path:
             "save the model with save_pretrained",
         )
     if not any((path / f).is_file() for f in TOKENIZER_FILES):
-        raise UserError(f"model directory {path} has no tokenizer files", "save the tokenizer beside the model")
+        raise UserError(
+            f"model directory {path} has no tokenizer files", "save the tokenizer beside the model"
+        )
     return path
 
 
@@ -169,6 +178,11 @@ def save_adapter(model, path: Path, meta: dict) -> Path:
         }
     prefix = getattr(model, "base_model_prefix", "")
     for pname, p in model.named_parameters():
-        if p.requires_grad and not pname.startswith(prefix + ".") and "lora_" not in pname and "sparse_values" not in pname:
+        if (
+            p.requires_grad
+            and not pname.startswith(prefix + ".")
+            and "lora_" not in pname
+            and "sparse_values" not in pname
+        ):
             tensors[f"head.{pname}"] = p.detach()
     return save_checkpoint(path, tensors, {**meta, "layers": layers})

@@ -20,18 +20,29 @@ from vita_cli.core.errors import UserError
 from vita_cli.core.recipe import dump_yaml
 from vita_cli.core.seed import seed_everything
 from vita_cli.methods.dsee import cost, heads, model_io, prune
-from vita_cli.methods.dsee.adapter import adapted_layers, merge_adapters, total_parameters, trainable_parameters
+from vita_cli.methods.dsee.adapter import (
+    adapted_layers,
+    merge_adapters,
+    total_parameters,
+    trainable_parameters,
+)
 from vita_cli.methods.dsee.arms import ArmSpec, build_arm, check_arm
 from vita_cli.methods.dsee.config import DseeRecipe
 from vita_cli.methods.dsee.data import BUILTIN, Corpus, load_corpus, split_corpus, write_jsonl
-from vita_cli.methods.dsee.train import Encoded, encode, evaluate, fit, logits_of, collate
+from vita_cli.methods.dsee.train import Encoded, collate, encode, evaluate, fit, logits_of
 
 
 def arm_spec(recipe: DseeRecipe) -> ArmSpec:
     a = recipe.adapter
     return ArmSpec(
-        method=recipe.method, r=a.r, alpha=a.alpha, n_sparse=a.n_sparse, omega=a.omega,
-        targets=list(a.targets), init_std=a.init_std, grebsmo=asdict(a.grebsmo),
+        method=recipe.method,
+        r=a.r,
+        alpha=a.alpha,
+        n_sparse=a.n_sparse,
+        omega=a.omega,
+        targets=list(a.targets),
+        init_std=a.init_std,
+        grebsmo=asdict(a.grebsmo),
     )
 
 
@@ -108,10 +119,21 @@ def _cost(model, recipe: DseeRecipe, device, length: int | None = None) -> dict:
     merged = merge_adapters(copy.deepcopy(model))
     length = recipe.report.latency_length or length or recipe.model.max_length
     macs = cost.count_macs(merged, recipe.report.latency_batch, length, device)
-    lat = cost.latency(merged, recipe.report.latency_batch, length, device, recipe.report.latency_repeats,
-                       recipe.report.latency_threads)
-    return {**macs, "latency_ms": round(lat["latency_ms"], 2), "cpu_ms": round(lat["cpu_ms"], 2),
-            "latency_batch": recipe.report.latency_batch, "latency_length": length}
+    lat = cost.latency(
+        merged,
+        recipe.report.latency_batch,
+        length,
+        device,
+        recipe.report.latency_repeats,
+        recipe.report.latency_threads,
+    )
+    return {
+        **macs,
+        "latency_ms": round(lat["latency_ms"], 2),
+        "cpu_ms": round(lat["cpu_ms"], 2),
+        "latency_batch": recipe.report.latency_batch,
+        "latency_length": length,
+    }
 
 
 def _row(phase, model, enc, device, n_classes, trainable, total, costs) -> dict:
@@ -135,9 +157,21 @@ def _row(phase, model, enc, device, n_classes, trainable, total, costs) -> dict:
 def _fit(model, prep, recipe, ctx, label, epochs, lr, n_classes):
     t = recipe.train
     res = fit(
-        model, prep.encoded["train"], prep.encoded["dev"], epochs=epochs, lr=lr, batch_size=t.batch_size,
-        n_classes=n_classes, device=ctx.device, seed=ctx.seed, weight_decay=t.weight_decay,
-        evals_per_epoch=t.evals_per_epoch, max_grad_norm=t.max_grad_norm, bucket=t.bucket, reporter=ctx.reporter, label=label,
+        model,
+        prep.encoded["train"],
+        prep.encoded["dev"],
+        epochs=epochs,
+        lr=lr,
+        batch_size=t.batch_size,
+        n_classes=n_classes,
+        device=ctx.device,
+        seed=ctx.seed,
+        weight_decay=t.weight_decay,
+        evals_per_epoch=t.evals_per_epoch,
+        max_grad_norm=t.max_grad_norm,
+        bucket=t.bucket,
+        reporter=ctx.reporter,
+        label=label,
         on_eval=lambda rec: ctx.run_dir.append_metrics({"phase": label, **rec}),
     )
     return res
@@ -177,7 +211,9 @@ def _export_check(model, export_dir: Path, enc: Encoded, device) -> float:
     """Max |logits(vita) − logits(plain transformers on the exported folder)| on a few dev rows."""
     import transformers
 
-    plain = transformers.AutoModelForSequenceClassification.from_pretrained(str(export_dir), local_files_only=True)
+    plain = transformers.AutoModelForSequenceClassification.from_pretrained(
+        str(export_dir), local_files_only=True
+    )
     plain.to(device).eval()
     idx = list(range(min(8, len(enc))))
     batch = collate(enc, idx, device)
@@ -253,9 +289,33 @@ def _run_tune(recipe: DseeRecipe, ctx: RunContext) -> TuneResult:
             phase = f"{p.heads} heads/layer removed"
         model.to(device)
         pruned_cost = _cost(model, recipe, device)
-        rows.append(_row(f"{phase}, pruned only", model, prep.encoded, device, n_classes, trainable_parameters(model), total, pruned_cost))
-        fits[f"retune {kind}"] = _fit(model, prep, recipe, ctx, f"retune {kind}", p.retune_epochs, p.retune_lr, n_classes)
-        rows.append(_row(f"{phase}, re-tuned", model, prep.encoded, device, n_classes, trainable_parameters(model), total, pruned_cost))
+        rows.append(
+            _row(
+                f"{phase}, pruned only",
+                model,
+                prep.encoded,
+                device,
+                n_classes,
+                trainable_parameters(model),
+                total,
+                pruned_cost,
+            )
+        )
+        fits[f"retune {kind}"] = _fit(
+            model, prep, recipe, ctx, f"retune {kind}", p.retune_epochs, p.retune_lr, n_classes
+        )
+        rows.append(
+            _row(
+                f"{phase}, re-tuned",
+                model,
+                prep.encoded,
+                device,
+                n_classes,
+                trainable_parameters(model),
+                total,
+                pruned_cost,
+            )
+        )
         exports[folder] = model
     export_dir = export_diff = adapter_path = None
     for folder, m in exports.items():
@@ -263,7 +323,11 @@ def _run_tune(recipe: DseeRecipe, ctx: RunContext) -> TuneResult:
         diff = _export_check(m, out, prep.encoded["dev"], device)
         export_diff = diff if export_diff is None else max(export_diff, diff)
         if adapted_layers(m):
-            name = "adapter.safetensors" if folder == "model" else f"adapter-{folder.split('-', 1)[1]}.safetensors"
+            name = (
+                "adapter.safetensors"
+                if folder == "model"
+                else f"adapter-{folder.split('-', 1)[1]}.safetensors"
+            )
             saved = str(model_io.save_adapter(m, rd / name, {"verb": "dsee tune", "method": recipe.method}))
             adapter_path = adapter_path or saved
         export_dir = export_dir or out
@@ -361,11 +425,19 @@ def _run_eval(recipe: DseeRecipe, ctx: RunContext, model_dir: str | Path, data: 
     metrics = evaluate(model, enc, device, len(names))
     costs = _cost(model, recipe, device, length)
     result = EvalResult(
-        model=str(path), data=corpus.source, rows=len(enc),
-        accuracy=round(metrics["accuracy"], 2), f1=round(metrics["f1"], 2), loss=round(metrics["loss"], 4),
-        sparsity=round(prune.backbone_sparsity(model), 4), parameters=total_parameters(model),
-        macs_per_sequence=costs["macs_per_sequence"], sparse_macs_per_sequence=costs["sparse_macs_per_sequence"],
-        latency_ms=costs["latency_ms"], cpu_ms=costs["cpu_ms"], pruned_heads=getattr(model.config, "vita_pruned_heads", None),
+        model=str(path),
+        data=corpus.source,
+        rows=len(enc),
+        accuracy=round(metrics["accuracy"], 2),
+        f1=round(metrics["f1"], 2),
+        loss=round(metrics["loss"], 4),
+        sparsity=round(prune.backbone_sparsity(model), 4),
+        parameters=total_parameters(model),
+        macs_per_sequence=costs["macs_per_sequence"],
+        sparse_macs_per_sequence=costs["sparse_macs_per_sequence"],
+        latency_ms=costs["latency_ms"],
+        cpu_ms=costs["cpu_ms"],
+        pruned_heads=getattr(model.config, "vita_pruned_heads", None),
         run_dir=str(ctx.run_dir.path),
     )
     ctx.run_dir.write_json("results.json", result.to_dict())
@@ -390,9 +462,15 @@ def run_predict(model_dir: str | Path, texts: list[str], device: torch.device) -
     enc = encode(tokenizer, texts, [0] * len(texts), length)
     model.to(device).eval()
     with torch.no_grad():
-        probs = torch.softmax(logits_of(model, collate(enc, list(range(len(texts))), device)).float(), -1).cpu()
+        probs = torch.softmax(
+            logits_of(model, collate(enc, list(range(len(texts))), device)).float(), -1
+        ).cpu()
     preds = [
-        {"text": t, "label": names[int(p.argmax())], "probabilities": {n: round(float(v), 4) for n, v in zip(names, p, strict=True)}}
+        {
+            "text": t,
+            "label": names[int(p.argmax())],
+            "probabilities": {n: round(float(v), 4) for n, v in zip(names, p, strict=True)},
+        }
         for t, p in zip(texts, probs, strict=True)
     ]
     return PredictResult(str(path), preds)
@@ -445,8 +523,17 @@ def read_tune_results(paths: list[str | Path]) -> list[dict]:
     return results
 
 
-METRICS = ("test_accuracy", "test_f1", "dev_accuracy", "trainable_pct", "sparsity", "macs_per_sequence",
-           "sparse_macs_per_sequence", "latency_ms", "cpu_ms")
+METRICS = (
+    "test_accuracy",
+    "test_f1",
+    "dev_accuracy",
+    "trainable_pct",
+    "sparsity",
+    "macs_per_sequence",
+    "sparse_macs_per_sequence",
+    "latency_ms",
+    "cpu_ms",
+)
 
 
 def run_report(paths: list[str | Path], ctx: RunContext) -> ReportResult:
@@ -491,10 +578,17 @@ def _plot_report(table: list[dict], path: Path) -> Path:
     fig, ax = new_figure(7.5, 0.45 * len(table) + 1.5)
     labels = [f"{e['arm']}: {e['phase']}" for e in table]
     ys = list(range(len(table)))[::-1]
-    ax.barh(ys, [e["test_accuracy"] for e in table], xerr=[e["test_accuracy_std"] for e in table], color="#4c78a8")
+    ax.barh(
+        ys, [e["test_accuracy"] for e in table], xerr=[e["test_accuracy_std"] for e in table], color="#4c78a8"
+    )
     for y, e in zip(ys, table, strict=True):
-        ax.text(e["test_accuracy"] + e["test_accuracy_std"] + 0.3, y,
-                f"{e['trainable_pct']:.2f} % trained, {e['macs_per_sequence'] / 1e6:.0f} M MACs", va="center", fontsize=7)
+        ax.text(
+            e["test_accuracy"] + e["test_accuracy_std"] + 0.3,
+            y,
+            f"{e['trainable_pct']:.2f} % trained, {e['macs_per_sequence'] / 1e6:.0f} M MACs",
+            va="center",
+            fontsize=7,
+        )
     ax.set_yticks(ys)
     ax.set_yticklabels(labels, fontsize=7)
     low = min(e["test_accuracy"] - e["test_accuracy_std"] for e in table)

@@ -62,5 +62,8 @@ def sparsity(weights: list[torch.Tensor]) -> float:
 
 def backbone_sparsity(model: nn.Module) -> float:
     """Fraction of exact zeros over the backbone's linear weights (merged)."""
-    weights = [m.merged_weight().detach() if isinstance(m, DseeLinear) else m.weight.detach() for _, m in backbone_linears(model)]
+    weights = [
+        m.merged_weight().detach() if isinstance(m, DseeLinear) else m.weight.detach()
+        for _, m in backbone_linears(model)
+    ]
     return sparsity(weights)

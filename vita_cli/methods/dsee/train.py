@@ -49,7 +49,11 @@ def batches(data: Encoded, batch_size: int, gen: torch.Generator, bucket: int = 
     order = torch.randperm(len(data), generator=gen).tolist()
     if bucket > 0:
         window = batch_size * bucket
-        order = [i for w in range(0, len(order), window) for i in sorted(order[w : w + window], key=lambda j: len(data.ids[j]))]
+        order = [
+            i
+            for w in range(0, len(order), window)
+            for i in sorted(order[w : w + window], key=lambda j: len(data.ids[j]))
+        ]
     out = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
     if bucket > 0:
         out = [out[k] for k in torch.randperm(len(out), generator=gen).tolist()]
@@ -85,7 +89,9 @@ def predict(model: nn.Module, data: Encoded, device: torch.device, batch_size: i
     return out
 
 
-def evaluate(model: nn.Module, data: Encoded, device: torch.device, n_classes: int, batch_size: int = 64) -> dict:
+def evaluate(
+    model: nn.Module, data: Encoded, device: torch.device, n_classes: int, batch_size: int = 64
+) -> dict:
     logits = predict(model, data, device, batch_size)
     gold = torch.tensor(data.labels)
     pred = logits.argmax(-1)
@@ -166,15 +172,23 @@ def fit(
                 task.advance(1, loss=f"{result.losses[-1]:.3f}")
                 if (s + 1) in eval_at:
                     metrics = evaluate(model, dev, device, n_classes)
-                    record = {"step": result.steps, "epoch": epoch + 1, **{f"dev_{k}": v for k, v in metrics.items()}}
+                    record = {
+                        "step": result.steps,
+                        "epoch": epoch + 1,
+                        **{f"dev_{k}": v for k, v in metrics.items()},
+                    }
                     result.evals.append(record)
                     if on_eval is not None:
                         on_eval(record)
-                    task.log(f"{label} epoch {epoch + 1} step {result.steps}: dev accuracy {metrics['accuracy']:.2f}")
+                    task.log(
+                        f"{label} epoch {epoch + 1} step {result.steps}: dev accuracy {metrics['accuracy']:.2f}"
+                    )
                     if metrics["accuracy"] > best_acc:
                         best_acc = metrics["accuracy"]
                         result.best = record
-                        best_state = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+                        best_state = {
+                            n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad
+                        }
                     model.train()
     if best_state is not None:
         with torch.no_grad():
