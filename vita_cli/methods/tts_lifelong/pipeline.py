@@ -585,10 +585,26 @@ def run_compare(evals: list[dict], ctx: RunContext) -> CompareResult:
                 stats["newest_vs_finetune"] = round(stats["newest"] / ft["newest"] - 1, 4)
     ordering = sorted(methods, key=lambda m: methods[m]["mean_final"])
     bar = plots.final_bars({m: methods[m]["final"] for m in ordering}, ctx.run_dir / "compare_final.png")
-    grid = plots.heat_grid({e["method"]: e["R"] for e in evals}, langs, ctx.run_dir / "compare_matrices.png")
+    grid = plots.heat_grid(
+        {m: _mean_matrix([e["R"] for e in evals if e["method"] == m]) for m in ordering},
+        langs,
+        ctx.run_dir / "compare_matrices.png",
+    )
     result = CompareResult(rows, methods, langs, ordering, [str(bar), str(grid)])
     ctx.run_dir.write_json("compare.json", result.to_dict())
     return result
+
+
+def _mean_matrix(matrices: list[list[list[float | None]]]) -> list[list[float | None]]:
+    """Element-wise mean of R matrices (runs of one method); None where a language was not seen."""
+    rows = min(len(m) for m in matrices)
+    return [
+        [
+            None if matrices[0][i][j] is None else round(float(np.mean([m[i][j] for m in matrices])), 4)
+            for j in range(len(matrices[0][i]))
+        ]
+        for i in range(rows)
+    ]
 
 
 def _mean_or_none(values):

@@ -16,10 +16,20 @@ def _matrix(R) -> np.ndarray:
 def _draw(ax, R, langs, title, vmin=None, vmax=None):
     m = _matrix(R)
     im = ax.imshow(m, cmap="magma_r", vmin=vmin, vmax=vmax)
+    low, high = im.norm.vmin, im.norm.vmax
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
             if not np.isnan(m[i, j]):
-                ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7, color="tab:cyan")
+                dark = (m[i, j] - low) / max(high - low, 1e-9) > 0.55  # magma_r: high values are dark
+                ax.text(
+                    j,
+                    i,
+                    f"{m[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if dark else "black",
+                )
     ax.set_xticks(range(len(langs)), langs)
     ax.set_yticks(range(m.shape[0]), [f"after {langs[i]}" for i in range(m.shape[0])])
     ax.set_xlabel("evaluated language")
