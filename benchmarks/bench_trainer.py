@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from vita_cli.models import build_model
-from vita_cli.sparsity import apply_masks, magnitude_prune
+from vita_cli.sparsity import MaskCallback, apply_masks, magnitude_prune
 from vita_cli.training import TrainConfig, fit
 
 
@@ -52,7 +52,7 @@ def vita_fit(model, loader, steps, lr, masks):
         log_every=20,
     )
     start = time.perf_counter()
-    fit(model, loader, None, cfg, "cpu", masks=masks)
+    fit(model, loader, None, cfg, "cpu", callbacks=[MaskCallback(masks)])
     return steps * loader.batch_size / (time.perf_counter() - start)
 
 

@@ -16,10 +16,11 @@ from vita_cli.methods.font_graph.config import CompleteFontRecipe
 from vita_cli.methods.hyperlista.config import HyperlistaRecipe
 from vita_cli.methods.ticket.config import TicketRecipe
 from vita_cli.methods.ticket_flow.config import TicketFlowRecipe
-from vita_cli.methods.twostream.config import TwoStreamRecipe
-from vita_cli.methods.tts_lifelong.config import TTSLifelongRecipe
+from vita_cli.methods.imp.config import PruneRecipe
 from vita_cli.methods.predict_pose.config import PosePredRecipe
-from vita_cli.training.config import PruneRecipe, TrainRecipe
+from vita_cli.methods.tts_lifelong.config import TTSLifelongRecipe
+from vita_cli.methods.twostream.config import TwoStreamRecipe
+from vita_cli.training.config import TrainRecipe
 
 RECIPE_SCHEMAS: dict[str, type] = {
     "train": TrainRecipe,
@@ -27,12 +28,12 @@ RECIPE_SCHEMAS: dict[str, type] = {
     "ticket": TicketRecipe,
     "augmax": AugMaxRecipe,
     "hyperlista": HyperlistaRecipe,
-    "dsee": DseeRecipe,
-    "tts-lifelong": TTSLifelongRecipe,
-    "ticket-flow": TicketFlowRecipe,
     "complete-font": CompleteFontRecipe,
-    "search-twostream": TwoStreamRecipe,
+    "tts-lifelong": TTSLifelongRecipe,
+    "dsee": DseeRecipe,
+    "ticket-flow": TicketFlowRecipe,
     "predict-pose": PosePredRecipe,
+    "search-twostream": TwoStreamRecipe,
 }
 
 

@@ -4,7 +4,8 @@ import json
 
 import torch
 
-from vita_cli.methods.gdp.compact import compact_model, harden, rebuild_spec
+from vita_cli.methods.gdp.compact import compact_model, harden
+from vita_cli.models.manifest import manifest_spec
 from vita_cli.methods.gdp.flops import dense_macs, resolve_keep
 from vita_cli.methods.gdp.gates import GateBank
 from vita_cli.methods.gdp.graph import build_channel_graph
@@ -42,7 +43,7 @@ def test_gdp_compact_model_round_trip(vita, tmp_path):
     priority = {s: torch.rand(graph.spaces[s].size) for s in graph.gated_spaces}
     on, _ = harden(graph, bank.values(), 1e-3, 0.5 * dense_macs(graph), priority=priority)
     compact, manifest = compact_model(dense, graph, bank.values(), resolve_keep(graph, on))
-    path = save_model(tmp_path / "compact.safetensors", compact, {**arch, "rebuild": rebuild_spec(manifest)})
+    path = save_model(tmp_path / "compact.safetensors", compact, {**arch, "rebuild": manifest_spec(manifest)})
     target, out = _export(vita, path, tmp_path, "--batch", "2")
     assert out["input_shape"] == [2, 1, 32, 32] and out["max_abs_diff"] < 1e-4
     x = torch.randn(4, 1, 32, 32)

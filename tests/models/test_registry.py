@@ -7,6 +7,7 @@ import torch.nn as nn
 
 from vita_cli.core.errors import UserError
 from vita_cli.models import MODEL_NAMES, MODELS, build_model
+from vita_cli.models.registry import REBUILDERS
 
 # 1-channel builds are checked where the stem differs; the rest run once with 3 channels to stay fast
 BOTH_CHANNELS = {"small_cnn", "resnet20", "wrn10_1", "torchvision:resnet18"}
@@ -71,16 +72,27 @@ def test_unknown_names_and_options():
         build_model({"name": "resnet20", "shortcut": "C"})
 
 
-def test_rebuild_hook(monkeypatch):
-    module = types.ModuleType("vita_cli._rebuild_for_test")
-
+def test_rebuilders_are_a_fixed_table(monkeypatch):
     def halve_fc(model, spec):
         model.fc = nn.Linear(model.fc.in_features, spec["classes"])
         return model
 
+    monkeypatch.setitem(REBUILDERS, "halve_fc", halve_fc)
+    arch = {"name": "resnet20", "rebuild": {"rebuilder": "halve_fc", "classes": 3}}
+    assert build_model(arch).fc.out_features == 3
+    # a checkpoint never names code to import: a module path is just an unknown name
+    module = types.ModuleType("vita_cli._rebuild_for_test")
     module.halve_fc = halve_fc
     monkeypatch.setitem(sys.modules, "vita_cli._rebuild_for_test", module)
-    arch = {"name": "resnet20", "rebuild": {"fn": "vita_cli._rebuild_for_test:halve_fc", "classes": 3}}
-    assert build_model(arch).fc.out_features == 3
-    with pytest.raises(UserError, match="only functions inside vita_cli"):
-        build_model({"name": "resnet20", "rebuild": {"fn": "os:system"}})
+    for spec in ({"fn": "vita_cli._rebuild_for_test:halve_fc"}, {"fn": "os:system"}, {"rebuilder": "nope"}):
+        with pytest.raises(UserError, match="unknown model rebuilder"):
+            build_model({"name": "resnet20", "rebuild": spec})
+
+
+def test_legacy_rebuild_paths_still_load():
+    from vita_cli.models.dubin import DuBIN
+
+    model = build_model(
+        {"name": "resnet20", "width": 4, "rebuild": {"fn": "vita_cli.methods.augmax.dubin:rebuild", "norm": "dubin"}}
+    )
+    assert any(isinstance(m, DuBIN) for m in model.modules())

@@ -6,6 +6,7 @@ from torch.nn.utils import prune
 from tests.training.helpers import loaders, tiny_cnn
 from vita_cli.core.errors import UserError
 from vita_cli.sparsity import (
+    MaskCallback,
     apply_masks,
     from_torch_prune_layout,
     magnitude_prune,
@@ -82,7 +83,7 @@ def test_masked_weights_stay_exactly_zero_through_training(opt):
         nesterov=opt == "sgd",
         amp=False,
     )
-    fit(model, train, val, cfg, "cpu", masks=masks)
+    fit(model, train, val, cfg, "cpu", callbacks=[MaskCallback(masks)])
     params = dict(model.named_parameters())
     for name, mask in masks.items():
         assert torch.count_nonzero(params[name][~mask]) == 0, name

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 import sys
 import traceback
 import typing
@@ -23,10 +24,12 @@ import typer
 from rich.console import Console
 
 from vita_cli.core.context import RunContext
+from vita_cli.core.device import resolve_device
 from vita_cli.core.errors import UserError, VitaError
-from vita_cli.core.progress import ConsoleReporter
+from vita_cli.core.progress import SILENT, ConsoleReporter
 from vita_cli.core.recipe import dump_yaml, load_recipe
 from vita_cli.core.rundir import RunDir, _jsonable, default_run_dir
+from vita_cli.core.seed import seed_everything
 from vita_cli.schemas import load_any_recipe
 
 PANEL = "Common options"
@@ -64,56 +67,82 @@ class Session:
     result: Any = None
     _device: Any = field(default=None, repr=False)
     _run_dir: RunDir | None = field(default=None, repr=False)
+    _planned: Path | None = field(default=None, repr=False)
+    _pending_recipe: Any = field(default=None, repr=False)
 
     def __post_init__(self):
         # stderr for everything but the result, so `--json` output can be piped
-        self.console = Console(stderr=True, quiet=self.quiet, soft_wrap=True)
+        self.console = Console(stderr=True, quiet=self.quiet or not is_main_rank(), soft_wrap=True)
         self.out_console = Console(file=sys.stdout) if not self.json_output else None
-        self.reporter = ConsoleReporter(self.console, quiet=self.quiet)
+        self.reporter = ConsoleReporter(self.console, quiet=self.quiet) if is_main_rank() else SILENT
 
     @property
     def device(self):
         if self._device is None:
-            from vita_cli.core.device import resolve_device
-
             self._device = resolve_device(self.device_spec)
         return self._device
 
     @property
+    def run_path(self) -> Path:
+        """The run folder's path, without creating it."""
+        if self._planned is None:
+            self._planned = Path(self.out or default_run_dir(self.verb))
+        return self._planned
+
+    @property
     def run_dir(self) -> RunDir:
+        """The run folder, created on first use; the resolved recipe (if any) is written into it then."""
         if self._run_dir is None:
-            self._run_dir = RunDir(self.out or default_run_dir(self.verb))
+            self._run_dir = RunDir(self.run_path)
+            if self._pending_recipe is not None:
+                recipe, source = self._pending_recipe
+                dump_yaml(recipe, self._run_dir / "recipe.yaml")
+                self.log(f"recipe {source} -> run directory {self._run_dir.path}")
         return self._run_dir
 
     def log(self, message: str) -> None:
         self.console.print(message, markup=False, highlight=False)
 
-    def context(self, resume: bool = False) -> RunContext:
-        """The core run context a method's ``run(recipe, ctx)`` takes."""
+    def context(self, resume: bool = False, out: Path | None = None) -> RunContext:
+        """The core run context a method's ``run(recipe, ctx)`` takes (its folder is created on first use).
+
+        ``out``: a context writing into that folder instead (a demo running several methods)."""
+        if out is not None:
+            return RunContext(
+                device=self.device,
+                seed=self.seed,
+                out=Path(out),
+                reporter=self.reporter,
+                resume=resume,
+                log=self.log,
+            )
         return RunContext(
             device=self.device,
             seed=self.seed,
-            out=self.run_dir.path,
+            out=self.run_path,
             reporter=self.reporter,
             resume=resume,
             log=self.log,
-            _run_dir=self.run_dir,
+            _run_dir=self._run_dir,
+            make_run_dir=lambda: self.run_dir,
         )
 
     def recipe(self, name_or_path: str, overrides: list[str] | None, schema: type | None = None):
-        """Load and type-check a recipe and write the resolved copy into the run directory."""
+        """Load and type-check a recipe; its resolved copy is written when the run directory is created."""
         if schema is None:
             recipe, path = load_any_recipe(name_or_path, overrides)
         else:
             recipe, path = load_recipe(name_or_path, schema, overrides)
-        dump_yaml(recipe, self.run_dir / "recipe.yaml")
-        self.log(f"recipe {path} -> run directory {self.run_dir.path}")
+        if is_main_rank():  # under torchrun only rank 0 writes (the method broadcasts rank 0's folder)
+            self._pending_recipe = (recipe, path)
+            if self._run_dir is not None:  # the folder exists already: write the recipe now
+                dump_yaml(recipe, self._run_dir / "recipe.yaml")
         return recipe
 
     def emit(self, result: dict, render: Callable[[Console], None] | None = None) -> None:
         """The verb's result: JSON on stdout with ``--json``, else ``render`` (or pretty JSON)."""
         self.result = result
-        if not self.print_result:
+        if not self.print_result or not is_main_rank():
             return
         if self.json_output:
             sys.stdout.write(json.dumps(result, default=_jsonable) + "\n")
@@ -201,8 +230,6 @@ def run_guarded(session: Session, body: Callable[[], Any]) -> None:
     """Run ``body``; map errors to one line on stderr and the documented exit codes."""
     err = Console(stderr=True, soft_wrap=True)
     try:
-        from vita_cli.core.seed import seed_everything
-
         seed_everything(session.seed)
         body()
     except typer.Exit:
@@ -227,6 +254,11 @@ def run_guarded(session: Session, body: Callable[[], Any]) -> None:
         raise typer.Exit(1) from None
     if session.exit_code:
         raise typer.Exit(session.exit_code)
+
+
+def is_main_rank() -> bool:
+    """False in the worker processes of a torchrun launch (RANK > 0): they neither print nor write."""
+    return os.environ.get("RANK", "0") in ("", "0")
 
 
 def check_range(name: str, value: float, low: float, high: float, inclusive: bool = False) -> float:

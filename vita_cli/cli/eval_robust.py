@@ -20,9 +20,7 @@ from rich.table import Table
 
 from vita_cli.cli.common import Session, verb_command
 from vita_cli.core.errors import UserError
-
-CORRUPTION_SEED = 0  # one fixed corrupted test set, whatever seed the models were trained with
-NATIVE_CHANNELS = {"fashion-mnist": 1, "cifar10": 3, "cifar100": 3}
+from vita_cli.methods import robustness
 
 
 class Constants(str, Enum):
@@ -41,156 +39,6 @@ def _int_list(text: str | None, what: str) -> list[int] | None:
 
 def _names(text: str | None) -> list[str] | None:
     return [v.strip() for v in text.split(",") if v.strip()] if text else None
-
-
-def _load(path: Path, arch: str | None, trust_pickle: bool = False):
-    from vita_cli.models import load_model
-
-    return load_model(path, arch_name=arch, trust_pickle=trust_pickle)
-
-
-def score_model(model, corrupted, bundle, device, clean, batch_size, reporter, label):
-    from vita_cli.methods.robustness.evaluate import evaluate_robustness
-
-    total = len(corrupted.corruptions) * len(corrupted.severities)
-    with reporter.task(f"evaluate {label}", total=total) as task:
-        return evaluate_robustness(
-            model,
-            corrupted,
-            bundle.normalize,
-            device,
-            clean[0],
-            clean[1],
-            batch_size,
-            progress=lambda name, k: task.advance(k, corruption=name),
-        )
-
-
-def run_eval(
-    session: Session,
-    model_path: Path,
-    dataset: str | None = None,
-    data_root: str | None = None,
-    n_test: int = 1000,
-    constants: str = "imagenet",
-    corruptions: list[str] | None = None,
-    severities: list[int] | None = None,
-    corruptions_dir: Path | None = None,
-    cache: Path | None = None,
-    baseline: Path | None = None,
-    arch: str | None = None,
-    batch_size: int = 256,
-    out_dir: Path | None = None,
-    channels: int | None = None,
-    image_size: int | None = None,
-) -> dict:
-    """Score ``model_path`` (and optionally a baseline) under corruption; writes robust.json / robust.png."""
-    import numpy as np
-
-    from vita_cli.data import DataConfig, load_data
-    from vita_cli.methods.robustness import corruptions as C
-    from vita_cli.methods.robustness.evaluate import (
-        check_channels,
-        corruption_errors,
-        heatmap,
-        model_in_channels,
-    )
-
-    out_dir = Path(out_dir or session.run_dir.path)
-    severities = severities or [1, 2, 3, 4, 5]
-    C.check_request(corruptions or C.STANDARD_CORRUPTIONS, severities, constants)
-    loaded = _load(model_path, arch)
-    data_meta = dict(loaded.meta.get("data") or {})
-    name = dataset or data_meta.get("name", "fashion-mnist")
-    if channels is None:  # the training data's channels, else the data set's own
-        same = name == data_meta.get("name")
-        channels = (
-            int(data_meta["channels"]) if same and data_meta.get("channels") else NATIVE_CHANNELS.get(name)
-        )
-        channels = channels or int(model_in_channels(loaded.model) or 3)
-    size = int(image_size or data_meta.get("image_size") or 32)
-    if size < C.MIN_SIZE:
-        raise UserError(
-            f"images are {size}×{size} px but the corruption code needs at least {C.MIN_SIZE}×{C.MIN_SIZE}",
-            "train at data.image_size=32 or larger",
-        )
-    external = C.open_corrupted(corruptions_dir, corruptions) if corruptions_dir is not None else None
-    if external is not None and "n" not in external.meta:
-        n_test = None  # official files hold the whole test split, in order
-    elif external is not None:
-        n_test = int(external.meta["n"])
-    try:
-        cfg = DataConfig(
-            name=name,
-            root=data_root or data_meta.get("root"),
-            channels=channels,
-            image_size=size,
-            val_size=0,
-            test_subset=n_test,
-            augment=False,
-        )
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    bundle = load_data(cfg, seed=0)
-    clean = bundle.raw_test()
-    check_channels(loaded.model, clean[0], f"the {name} test images")
-    if external is not None:
-        corrupted = external
-        if corrupted.n != len(clean[1]) or not np.array_equal(corrupted.labels, clean[1]):
-            session.log(
-                f"note: the labels in {corruptions_dir} do not match the first {len(clean[1])} {name} test images; "
-                "clean accuracy is measured on the latter"
-            )
-    else:
-        cache = (
-            cache
-            or Path(".cache/vita/corruptions") / f"{name}-{channels}x{size}-{constants}-n{len(clean[1])}"
-        )
-        todo = len(corruptions or C.STANDARD_CORRUPTIONS) * len(severities)
-        with session.reporter.task(f"corrupt {len(clean[1])} images", total=todo) as task:
-            corrupted = C.generate_corrupted(
-                clean[0],
-                clean[1],
-                cache,
-                corruptions,
-                severities,
-                constants,
-                CORRUPTION_SEED,
-                progress=lambda c, k: task.advance(k, corruption=c),
-                source=f"{name} test, {len(clean[1])} images",
-            )
-        session.log(f"corrupted set: {cache}")
-    device = session.device
-    result = score_model(
-        loaded.model, corrupted, bundle, device, clean, batch_size, session.reporter, "model"
-    )
-    result.update(
-        model=str(model_path),
-        dataset=name,
-        constants=corrupted.meta.get("constants", "external"),
-        corruptions_dir=str(corrupted.path),
-    )
-    if baseline is not None:
-        if baseline.suffix == ".json":
-            import json
-
-            base = json.loads(baseline.read_text())
-        else:
-            base_model = _load(baseline, None).model
-            base = score_model(
-                base_model, corrupted, bundle, device, clean, batch_size, session.reporter, "baseline"
-            )
-            base["model"] = str(baseline)
-        result["baseline"] = {k: base.get(k) for k in ("model", "clean_acc", "mean_corruption_acc")}
-        result.update(corruption_errors(result, base))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    from vita_cli.core.rundir import RunDir
-
-    RunDir(out_dir).write_json("robust.json", result)
-    result["plot"] = str(
-        heatmap(result, out_dir / "robust.png", title=f"{Path(model_path).name}: accuracy (%)")
-    )
-    return result
 
 
 def render_table(result: dict, console) -> None:
@@ -266,23 +114,20 @@ def register(app):
         batch_size: Annotated[int, typer.Option(help="Evaluation batch size.")] = 256,
         session: Session = None,
     ):
-        if n_test < 1:
-            raise UserError(f"--n-test must be >= 1, got {n_test}")
-        result = run_eval(
-            session,
-            model,
-            dataset,
-            data_root,
-            n_test,
-            constants.value,
-            _names(corruptions),
-            _int_list(severities, "--severities"),
-            corruptions_dir,
-            cache,
-            baseline,
-            arch,
-            batch_size,
+        cfg = robustness.RobustEvalConfig(
+            dataset=dataset,
+            data_root=data_root,
+            n_test=n_test,
+            constants=constants.value,
+            corruptions=_names(corruptions),
+            severities=_int_list(severities, "--severities"),
+            corruptions_dir=corruptions_dir,
+            cache=cache,
+            baseline=baseline,
+            arch=arch,
+            batch_size=batch_size,
             channels=channels,
             image_size=image_size,
         )
+        result = robustness.run(cfg, model, session.context()).to_dict()
         session.emit(result, lambda console: render_table(result, console))

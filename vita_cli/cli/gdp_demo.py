@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
+from vita_cli.core.recipe import load_recipe
+from vita_cli.methods import gdp, imp
+
 
 def _demo(session, folder):
-    from vita_cli.cli.common import Session
-    from vita_cli.methods.gdp.cli_entry import run_gdp
-
-    sub = Session(
-        verb="prune",
-        device_spec=session.device_spec,
-        seed=session.seed,
-        out=folder,
-        quiet=True,
-        print_result=False,
-    )
-    result = run_gdp(sub, None, "prune/gdp-tiny", overrides=["gdp.baselines=[uniform]"])
-    c = result["checks"]
-    rows = [f"| dense | 1.000 | {result['dense']['test_acc']:.1f}% |"] + [
-        f"| {a['arm']} | {a['flops_ratio']:.3f} | {a['test_acc']:.1f}% |" for a in result["arms"]
+    recipe, _ = load_recipe("prune/gdp-tiny", imp.PruneRecipe, ["gdp.baselines=[uniform]"])
+    ctx = session.context(out=folder)
+    result = gdp.run(recipe, ctx)
+    c = result.checks
+    rows = [f"| dense | 1.000 | {result.dense['test_acc']:.1f}% |"] + [
+        f"| {a['arm']} | {a['flops_ratio']:.3f} | {a['test_acc']:.1f}% |" for a in result.arms
     ]
     name = folder.name
     return "\n".join(

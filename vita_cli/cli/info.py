@@ -8,14 +8,13 @@ from rich.table import Table
 
 from vita_cli import __version__
 from vita_cli.cli.common import Session, verb_command
+from vita_cli.core.device import describe
 
 
 def register(app):
     @app.command("info", help="Show vita, torch, CUDA, device and thread information.")
     @verb_command("info")
     def info(session: Session):
-        from vita_cli.core.device import describe
-
         data = {"vita": __version__, "python": platform.python_version(), **describe()}
         data["device"] = str(session.device)
 

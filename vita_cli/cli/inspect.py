@@ -9,6 +9,8 @@ import typer
 from rich.table import Table
 
 from vita_cli.cli.common import Session, TrustPickleOpt, verb_command
+from vita_cli.models.io import load_model
+from vita_cli.models.summary import parse_input_size, summarize
 
 
 def _millions(n: int) -> str:
@@ -43,9 +45,6 @@ def register(app):
         ] = None,
         trust_pickle: TrustPickleOpt = False,
     ):
-        from vita_cli.models.io import load_model
-        from vita_cli.models.summary import parse_input_size, summarize
-
         size = parse_input_size(input_size) if input_size else None
         loaded = load_model(
             file, arch, trust_pickle=trust_pickle, num_classes=num_classes, in_channels=in_channels

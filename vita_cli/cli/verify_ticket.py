@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import ArchOpt, Session, TrustPickleOpt, check_range, verb_command
+from vita_cli.cli.common import ArchOpt, Session, TrustPickleOpt, verb_command
+from vita_cli.methods import ticket
 
 
 def register(app):
@@ -41,45 +42,35 @@ def register(app):
         trust_pickle: TrustPickleOpt = False,
         session: Session = None,
     ):
-        from vita_cli.methods.ticket.io import load_suspect
-        from vita_cli.methods.ticket.signature import read_signature
-        from vita_cli.methods.ticket.verify import verify
-
-        sig = read_signature(signature)
-        s = load_suspect(suspect, arch, sig.data.get("arch"), trust_pickle)
-        if kernel_floor is not None:
-            check_range("--kernel-floor", kernel_floor, 0.0, 1.0, inclusive=True)
-        result = verify(
-            sig,
-            s.state,
-            s.masks,
-            s.model,
-            s.model_error,
-            session.device,
-            black_box_only=black_box,
+        result = ticket.run_verify(
+            signature,
+            suspect,
+            session.context(),
+            arch=arch,
+            black_box=black_box,
             kernel_floor=kernel_floor,
-        )
-        result = {"suspect": str(suspect), "signature": str(signature), "format": s.source_format, **result}
+            trust_pickle=trust_pickle,
+        ).to_dict()
         if not result["verified"]:
             session.exit_code = 1
+        session.emit(result, lambda console: render(console, result))
 
-        def render(console):
-            table = Table("check", "value", "threshold", "passed", "role", title=f"ownership of {suspect}")
-            for e in result["evidence"]:
-                extra = f" (BER {e['bit_error_rate']:.3f})" if "bit_error_rate" in e else ""
-                table.add_row(
-                    e["check"],
-                    e["value"] + extra,
-                    e["threshold"],
-                    "yes" if e["passed"] else "no",
-                    "decides" if e["decisive"] else "supports",
-                )
-            console.print(table)
-            for note in result["notes"]:
-                console.print(f"note: {note}")
-            if result.get("mask_source"):
-                console.print(f"masks: {result['mask_source']}")
-            word = "[bold green]VERIFIED[/]" if result["verified"] else "[bold red]NOT VERIFIED[/]"
-            console.print(f"verdict: {word}")
 
-        session.emit(result, render)
+def render(console, result: dict) -> None:
+    table = Table("check", "value", "threshold", "passed", "role", title=f"ownership of {result['suspect']}")
+    for e in result["evidence"]:
+        extra = f" (BER {e['bit_error_rate']:.3f})" if "bit_error_rate" in e else ""
+        table.add_row(
+            e["check"],
+            e["value"] + extra,
+            e["threshold"],
+            "yes" if e["passed"] else "no",
+            "decides" if e["decisive"] else "supports",
+        )
+    console.print(table)
+    for note in result["notes"]:
+        console.print(f"note: {note}")
+    if result.get("mask_source"):
+        console.print(f"masks: {result['mask_source']}")
+    word = "[bold green]VERIFIED[/]" if result["verified"] else "[bold red]NOT VERIFIED[/]"
+    console.print(f"verdict: {word}")

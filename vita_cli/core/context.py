@@ -34,13 +34,19 @@ class RunContext:
     resume: bool = False  # continue from the checkpoints already in ``out``
     log: Callable[[str], None] = _ignore
     _run_dir: RunDir | None = field(default=None, repr=False)
+    # how the folder is created on first use (the CLI's session also writes the resolved recipe there)
+    make_run_dir: Callable[[], RunDir] | None = field(default=None, repr=False)
 
     @property
     def run_dir(self) -> RunDir:
+        """The run folder, created on first use: a run that fails its input checks leaves nothing behind."""
         if self._run_dir is None:
-            if self.out is None:
+            if self.make_run_dir is not None:
+                self._run_dir = self.make_run_dir()
+            elif self.out is None:
                 raise ValueError("this run needs an output folder (RunContext.out)")
-            self._run_dir = RunDir(self.out)
+            else:
+                self._run_dir = RunDir(self.out)
         return self._run_dir
 
     @property
@@ -51,8 +57,12 @@ class RunContext:
     def child(self, name: str, **changes) -> RunContext:
         """The same context writing into the sub-folder ``name`` (one arm of a study)."""
         values = dict(
-            device=self.device, seed=self.seed, out=self.run_dir / name, reporter=self.reporter,
-            resume=self.resume, log=self.log,
+            device=self.device,
+            seed=self.seed,
+            out=self.run_dir / name,
+            reporter=self.reporter,
+            resume=self.resume,
+            log=self.log,
         )
         values.update(changes)
         return RunContext(**values)

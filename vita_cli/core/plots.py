@@ -1,17 +1,25 @@
-"""Matplotlib without a display; figures are written as PNG into the run directory."""
+"""Matplotlib without a display; figures are written as PNG into the run directory.
+
+pyplot is imported on the first figure, not at import time: it costs about half a second, and every
+verb module imports its method's plotting code, so ``vita --help`` would pay it for nothing.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+def _pyplot():
+    import matplotlib  # lazy: see the module docstring
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def new_figure(width: float = 6.0, height: float = 4.0):
-    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
+    fig, ax = _pyplot().subplots(figsize=(width, height), dpi=110)
     return fig, ax
 
 
@@ -20,5 +28,5 @@ def save_figure(fig, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
+    _pyplot().close(fig)
     return path

@@ -2,13 +2,13 @@
 
 Names: the fixed table below, any ``wrn{depth}_{widen}``, and ``torchvision:NAME`` for any torchvision
 classification model (random init; the first conv is replaced when ``in_channels`` is not 3).
-An ``arch["rebuild"] = {"fn": "vita_cli.<module>:<function>", ...}`` entry reshapes the built model
-(e.g. a pruned, compacted network from a shape manifest) without pickles.
+An ``arch["rebuild"] = {"rebuilder": NAME, ...}`` entry reshapes the built model (a GDP-compacted
+network from its shape manifest, a DuBIN conversion) without pickles; NAME is a key of the fixed
+table :data:`REBUILDERS`. A checkpoint names data, never code to import.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import re
 from collections.abc import Callable
@@ -16,6 +16,7 @@ from collections.abc import Callable
 import torch.nn as nn
 
 from vita_cli.core.errors import UserError
+from vita_cli.models import dubin, manifest
 
 
 def _cifar_resnet(depth):
@@ -156,23 +157,31 @@ def _call_builder(name: str, builder, options: dict) -> nn.Module:
         raise UserError(f"cannot build {name!r} with {options}: {exc}") from exc
 
 
-def resolve_function(ref: str):
-    """``"vita_cli.pkg.module:function"`` → the function; only code inside vita_cli may be named."""
-    if not isinstance(ref, str) or ":" not in ref:
-        raise UserError(f"bad rebuild function {ref!r}", "expected 'vita_cli.<module>:<function>'")
-    module_name, fn_name = ref.split(":", 1)
-    if not module_name.startswith("vita_cli."):
+# Rebuilders: name → function(model, rebuild_spec) -> model, applied after the base model is built.
+REBUILDERS: dict[str, Callable[[nn.Module, dict], nn.Module]] = {
+    "gdp_manifest": manifest.apply_manifest,
+    "dubin": dubin.rebuild,
+}
+# Files written by earlier vita versions name their rebuilder by its old function path: read as a name.
+_LEGACY_REBUILDER_NAMES = {
+    "vita_cli.methods.gdp.compact:apply_manifest": "gdp_manifest",
+    "vita_cli.methods.augmax.dubin:rebuild": "dubin",
+}
+
+
+def rebuilder_for(rebuild: dict) -> Callable[[nn.Module, dict], nn.Module]:
+    """The rebuild function an ``arch["rebuild"]`` entry names (a key of :data:`REBUILDERS`)."""
+    if not isinstance(rebuild, dict):
+        raise UserError(f"arch.rebuild must be a mapping with a 'rebuilder' name; got {rebuild!r}")
+    name = rebuild.get("rebuilder")
+    if name is None and "fn" in rebuild:
+        name = _LEGACY_REBUILDER_NAMES.get(str(rebuild["fn"]), rebuild["fn"])
+    if name not in REBUILDERS:
         raise UserError(
-            f"refusing rebuild function {ref!r}: only functions inside vita_cli may rebuild a model",
-            "the checkpoint's arch.rebuild.fn must start with 'vita_cli.'",
+            f"unknown model rebuilder {name!r} in the checkpoint's arch.rebuild",
+            f"this vita knows: {', '.join(sorted(REBUILDERS))}; is the file from a newer vita?",
         )
-    try:
-        fn = getattr(importlib.import_module(module_name), fn_name)
-    except (ImportError, AttributeError) as exc:
-        raise UserError(
-            f"rebuild function {ref!r} not found: {exc}", "is this vita version too old for the file?"
-        ) from exc
-    return fn
+    return REBUILDERS[name]
 
 
 def build_model(arch: dict) -> nn.Module:
@@ -188,9 +197,7 @@ def build_model(arch: dict) -> nn.Module:
     model = _call_builder(name, _builder(name), options)
     rebuild = arch.get("rebuild")
     if rebuild:
-        if not isinstance(rebuild, dict):
-            raise UserError(f"arch.rebuild must be a mapping with 'fn'; got {rebuild!r}")
-        model = resolve_function(rebuild.get("fn"))(model, rebuild)
+        model = rebuilder_for(rebuild)(model, rebuild)
     return model
 
 

@@ -1,7 +1,8 @@
-"""Masks and unstructured sparsity: magnitude pruning, IMP with rewinding, torch-prune layout."""
+"""Masks and unstructured sparsity: magnitude pruning, the trainer's mask callback, torch-prune layout."""
 
 from vita_cli.sparsity.magnitude import magnitude_prune
 from vita_cli.sparsity.masks import (
+    MaskCallback,
     Masks,
     apply_masks,
     check_masks,
@@ -17,6 +18,7 @@ from vita_cli.sparsity.torch_prune_layout import (
 )
 
 __all__ = [
+    "MaskCallback",
     "Masks",
     "apply_masks",
     "check_masks",
@@ -26,16 +28,6 @@ __all__ = [
     "ones_masks",
     "prunable_names",
     "random_masks_like",
-    "run_imp",
     "sparsity_report",
     "to_torch_prune_layout",
 ]
-
-
-def __getattr__(name):
-    # imp.py imports the trainer, which imports masks: resolve lazily to avoid an import cycle
-    if name in ("run_imp", "ImpRound", "ImpStore"):
-        from vita_cli.sparsity import imp
-
-        return getattr(imp, name)
-    raise AttributeError(name)

@@ -13,6 +13,8 @@ import torch
 from torch import nn
 
 from vita_cli.core.errors import UserError
+from vita_cli.training import distributed as ddp
+from vita_cli.training.callbacks import TrainCallback
 
 Masks = dict[str, torch.Tensor]
 
@@ -168,3 +170,45 @@ def sparsity_report(model: nn.Module, masks: Masks | None = None) -> dict:
         "masked_sparsity": masked_zeros / max(1, masked_total) if masks else 0.0,  # over masked layers
         "remaining": 1 - masked_zeros / max(1, masked_total) if masks else 1.0,
     }
+
+
+class MaskCallback(TrainCallback):
+    """Keeps masked weights at exactly zero during :func:`vita_cli.training.fit`.
+
+    Gradients of masked weights are zeroed after backward (momentum and Adam moments never see them),
+    and weights are multiplied by their mask after every optimiser step (decoupled weight decay,
+    rounding). The masks are saved in the trainer's checkpoint (key ``masks``); on resume the
+    checkpoint's masks win, since they belong to its weights. Under torchrun every rank uses rank 0's.
+    """
+
+    state_key = "masks"
+
+    def __init__(self, masks: Masks | None):
+        self.masks: Masks = {k: v.cpu() for k, v in (masks or {}).items()}
+        self.model: nn.Module | None = None
+        self.pairs: list = []
+
+    def on_train_start(self, model: nn.Module) -> None:
+        if self.masks and ddp.is_distributed():
+            self.masks = ddp.broadcast_object(self.masks)  # every rank prunes the same weights
+        self.model = model
+        self._bind()
+
+    def _bind(self) -> None:
+        self.pairs = mask_pairs(self.model, self.masks)
+        mask_weights_(self.pairs)
+
+    def after_backward(self, model: nn.Module) -> None:
+        mask_grads_(self.pairs)
+
+    def after_step(self, model: nn.Module, step: int) -> None:
+        mask_weights_(self.pairs)
+
+    def state_dict(self) -> Masks:
+        return {k: v.cpu() for k, v in self.masks.items()}
+
+    def load_state_dict(self, state: Masks) -> None:
+        if state:
+            self.masks = dict(state)
+        if self.model is not None:
+            self._bind()

@@ -1,6 +1,7 @@
 """The shared vision training loop: ``fit``/``evaluate`` and their configuration."""
 
-from vita_cli.training.config import PruneRecipe, TrainConfig, TrainRecipe
+from vita_cli.training.callbacks import FunctionCallback, TrainCallback
+from vita_cli.training.config import TrainConfig, TrainRecipe
 from vita_cli.training.trainer import (
     EvalResult,
     TrainCheckpoint,
@@ -12,8 +13,9 @@ from vita_cli.training.trainer import (
 )
 
 __all__ = [
+    "FunctionCallback",
+    "TrainCallback",
     "EvalResult",
-    "PruneRecipe",
     "TrainCheckpoint",
     "TrainConfig",
     "TrainRecipe",

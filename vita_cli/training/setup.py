@@ -9,6 +9,9 @@ import torch
 from torch import nn
 
 from vita_cli.core.errors import UserError
+from vita_cli.core.recipe import apply_overrides, from_dict
+from vita_cli.data import DataConfig, load_data, make_loader
+from vita_cli.models import build_model, load_model, load_state_into
 
 
 @dataclass
@@ -20,7 +23,6 @@ class Loaders:
 
 
 def build_loaders(data_cfg, seed: int = 0) -> Loaders:
-    from vita_cli.data import load_data, make_loader
 
     bundle = load_data(data_cfg, seed=seed)
     bs = data_cfg.batch_size
@@ -38,16 +40,12 @@ def arch_spec(model_section, bundle, arch_name: str | None = None) -> dict:
 
 
 def build_from_spec(arch: dict) -> nn.Module:
-    from vita_cli.models import build_model
 
     return build_model(arch)
 
 
 def load_weights_into(model: nn.Module, path: str | Path, arch_name: str | None, trust_pickle: bool) -> dict:
     """Weights-only initialisation from a model file (returns its masks, possibly empty)."""
-    from vita_cli.models import load_model
-    from vita_cli.models.io import load_state_into
-
     loaded = load_model(path, arch_name, trust_pickle=trust_pickle)
     state = loaded.model.state_dict()
     try:
@@ -78,9 +76,6 @@ def macs(model: nn.Module, bundle, masks=None, sparse: bool = False) -> int | No
 
 def data_config_for(loaded, overrides: list[str] | None = None):
     """The data a saved model was trained on (its recipe's data section), with ``data.key=value`` overrides."""
-    from vita_cli.core.recipe import apply_overrides, from_dict
-    from vita_cli.data import DataConfig
-
     meta = loaded.meta or {}
     stored = meta.get("data") or (meta.get("recipe") or {}).get("data") or {}
     base = {"data": dict(stored)}

@@ -2,9 +2,10 @@
 
 Accuracies are in percent (0-100) everywhere. ``fit`` handles SGD/Adam/AdamW, multistep/cosine/
 constant schedules with linear warmup (stepped per batch), label smoothing, AMP and gradient clipping
-on CUDA, masks (masked weights stay exactly zero), DDP under torchrun, and an atomic per-epoch
-checkpoint that ``resume`` restores bit-for-bit (model, optimiser, scheduler, AMP scaler, masks,
-every RNG, epoch and the caller's ``checkpoint_meta`` such as an IMP round index).
+on CUDA, DDP under torchrun, and an atomic per-epoch
+checkpoint that ``resume`` restores bit-for-bit (model, optimiser, scheduler, AMP scaler, every RNG,
+epoch, the callbacks' state such as sparsity masks, and the caller's ``checkpoint_meta``). Methods hook
+in through :mod:`vita_cli.training.callbacks`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,8 @@ from vita_cli.core.checkpoint import atomic_write
 from vita_cli.core.device import autocast, grad_scaler
 from vita_cli.core.errors import UserError
 from vita_cli.core.progress import SILENT, Reporter
-from vita_cli.sparsity.masks import mask_grads_, mask_pairs, mask_weights_
 from vita_cli.training import distributed as ddp
+from vita_cli.training.callbacks import FunctionCallback, TrainCallback
 from vita_cli.training.config import TrainConfig
 
 CHECKPOINT_NAME = "last.pt"
@@ -205,7 +206,7 @@ def fit(
     cfg: TrainConfig,
     device: torch.device | str,
     reporter: Reporter = SILENT,
-    masks: dict[str, torch.Tensor] | None = None,
+    callbacks: Sequence[TrainCallback] = (),
     loss_fn: Callable | None = None,
     batch_hook: Callable | None = None,
     epoch_callback: Callable | None = None,
@@ -223,7 +224,8 @@ def fit(
       optimiser steps done so far (the model holds the weights after ``step`` steps).
     - ``epoch_callback(epoch, model, metrics) -> dict | None`` runs after each epoch (``epoch`` =
       epochs completed); returned keys are logged, ``{"stop": True}`` ends training.
-    - ``masks``: bool tensors keyed by parameter name; masked weights stay exactly zero.
+    - ``callbacks``: :class:`~vita_cli.training.callbacks.TrainCallback` objects (e.g. sparsity's
+      ``MaskCallback``: masked weights stay exactly zero); their state goes into every checkpoint.
     - ``checkpoint_dir``: write ``last.pt`` + ``metrics.jsonl`` each epoch (rank 0 only).
     - ``resume``: ``"auto"`` | path | None (see :func:`resolve_resume`).
     - ``extra_param_groups``: optimiser groups (e.g. gates without weight decay) besides the model's.
@@ -237,14 +239,11 @@ def fit(
     store = TrainCheckpoint(checkpoint_dir) if checkpoint_dir is not None else None
     resume_path = resolve_resume(resume, checkpoint_dir)
     state = TrainCheckpoint.load(resume_path) if resume_path is not None else None
-    if state is not None and state.get("masks"):
-        masks = state["masks"]  # the checkpoint's masks win: they belong to its weights
-    if masks and ddp.is_distributed():
-        masks = ddp.broadcast_object(
-            {k: v.cpu() for k, v in masks.items()}
-        )  # every rank prunes the same weights
-    pairs = mask_pairs(model, masks)
-    mask_weights_(pairs)
+    callbacks = list(callbacks)
+    if batch_hook is not None or epoch_callback is not None or extra_state is not None:
+        callbacks.append(FunctionCallback(batch_hook, epoch_callback, extra_state))
+    for cb in callbacks:
+        cb.on_train_start(model)
 
     train_loader = ddp.shard_loader(train_loader)
     net = ddp.wrap_model(model, device)
@@ -268,10 +267,10 @@ def fit(
             scaler.load_state_dict(state["scaler"])
         _set_rng_state(state["rng"], train_loader)
         start_epoch, history, best = int(state["epoch"]), list(state["history"]), state.get("best_val_acc")
-        if extra_state is not None and "extra" in state:
-            extra_state[1](state["extra"])
+        for cb in callbacks:
+            if cb.state_key is not None and cb.state_key in state:
+                cb.load_state_dict(state[cb.state_key])
         stopped = bool(state.get("stopped", False))  # the epoch callback had ended the run
-        mask_weights_(pairs)
         reporter.log(f"resumed from {resume_path} at epoch {start_epoch}")
 
     step = start_epoch * steps_per_epoch
@@ -288,8 +287,8 @@ def fit(
             for i, (images, labels) in enumerate(train_loader):
                 if i >= steps_per_epoch:
                     break
-                if batch_hook is not None:
-                    images, labels = batch_hook(images, labels, step)
+                for cb in callbacks:
+                    images, labels = cb.on_batch(images, labels, step)
                 images = images.to(device, non_blocking=True)
                 labels = labels.to(device, non_blocking=True)
                 with autocast(device, cfg.amp):
@@ -300,17 +299,19 @@ def fit(
                         loss = criterion(logits, labels)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
-                mask_grads_(pairs)  # pruned weights get no gradient, so momentum/Adam moments stay zero
+                for cb in callbacks:
+                    cb.after_backward(model)
                 if cfg.grad_clip is not None:
                     scaler.unscale_(optimizer)
                     nn.utils.clip_grad_norm_(trainable, cfg.grad_clip)
                 scaler.step(optimizer)
                 scaler.update()
                 scheduler.step()
-                mask_weights_(pairs)  # weight decay (AdamW) and rounding cannot revive them either
                 n = labels.shape[0]
                 seen += n
                 step += 1
+                for cb in callbacks:
+                    cb.after_step(model, step)
                 # accumulate on the device; no host sync per batch
                 loss_sum += loss.detach().double() * n
                 if labels.dim() == 1:
@@ -339,9 +340,9 @@ def fit(
             val = evaluate(model, val_loader, device)
             record["val_loss"], record["val_acc"] = val.loss, val.accuracy
             best = val.accuracy if best is None else max(best, val.accuracy)
-        if epoch_callback is not None:
-            extra = epoch_callback(epoch + 1, model, dict(record)) or {}
-            stopped = bool(extra.pop("stop", False))
+        for cb in callbacks:
+            extra = cb.on_epoch_end(epoch + 1, model, dict(record)) or {}
+            stopped = bool(extra.pop("stop", False)) or stopped
             record.update(extra)
         history.append(record)
         reporter.log(_summary(record, cfg.epochs))
@@ -352,14 +353,13 @@ def fit(
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "scaler": scaler.state_dict() if scaler.is_enabled() else {},
-                    "masks": {k: v.cpu() for k, v in (masks or {}).items()},
                     "rng": _rng_state(train_loader),
                     "epoch": epoch + 1,
                     "history": history,
                     "best_val_acc": best,
                     "meta": dict(checkpoint_meta or {}),
                     "stopped": stopped,
-                    **({"extra": extra_state[0]()} if extra_state is not None else {}),
+                    **{cb.state_key: cb.state_dict() for cb in callbacks if cb.state_key is not None},
                 }
             )
             store.append_metrics(record)

@@ -7,7 +7,7 @@ from torch import nn
 
 from vita_cli.methods.augmax.augmax import augmax_attack
 from vita_cli.methods.augmax.augmix import augment_chains, mix, random_mixing_weights
-from vita_cli.methods.augmax.dubin import (
+from vita_cli.models.dubin import (
     ROUTE_AUGMAX,
     DualBatchNorm2d,
     DuBIN,

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vita_cli.methods.augmax.config import RobustMethod
-from vita_cli.methods.augmax.dubin import DualBatchNorm2d, convert_to_dubin
+from vita_cli.models.dubin import DualBatchNorm2d, convert_to_dubin
 from vita_cli.methods.augmax.engine import RobustLoss
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -54,22 +54,3 @@ def test_recipe_arm_labels_and_validation():
     assert not RobustMethod(name="augmix", norm="dubin").dual_norm
     with pytest.raises(ValueError, match="method.operators"):
         RobustMethod(operators=["color"])
-
-
-def test_proxy_report_table(tmp_path):
-    import json
-
-    from vita_cli.methods.augmax.proxy_report import markdown
-
-    for seed, (clean, corr) in enumerate([(90.0, 60.0), (92.0, 62.0)]):
-        for arm, shift in (("standard", 0), ("augmax-dubin", 5)):
-            folder = tmp_path / f"seed{seed}" / arm
-            folder.mkdir(parents=True)
-            data = {"clean_acc": clean, "mean_corruption_acc": corr + shift}
-            if arm != "standard":
-                data["mce"] = 80.0
-            (folder / "robust-cifar.json").write_text(json.dumps(data))
-    text = markdown(tmp_path)
-    assert "corruption set: cifar" in text
-    assert "| standard | 2 | – | 91.00 ± 1.00 | 61.00 ± 1.00 | – |" in text
-    assert "| augmax-dubin | 2 | – | 91.00 ± 1.00 | 66.00 ± 1.00 | 80.00 ± 0.00 |" in text

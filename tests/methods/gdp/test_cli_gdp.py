@@ -19,7 +19,7 @@ def test_flops_target_outside_unit_interval(vita, tmp_path):
     for bad in ("1.5", "0", "-0.2"):
         r = vita("prune", "--method", "gdp", "--flops-target", bad, *TINY, "--out", tmp_path / bad)
         _one_line_error(r)
-        assert "flops-target" in r.stderr
+        assert "flops_target" in r.stderr
 
 
 def test_recipe_target_outside_unit_interval(vita, tmp_path):

@@ -6,7 +6,8 @@ import torch.nn as nn
 import torchvision
 
 from vita_cli.core.errors import UserError
-from vita_cli.methods.gdp.compact import apply_manifest, compact_model, harden
+from vita_cli.methods.gdp.compact import compact_model, harden
+from vita_cli.models.manifest import apply_manifest
 from vita_cli.methods.gdp.engine import conv_linear_macs
 from vita_cli.methods.gdp.flops import (
     channel_costs,

@@ -5,13 +5,13 @@ import torch
 
 from vita_cli.core.errors import UserError
 from vita_cli.core.recipe import from_dict, list_recipes, load_recipe
-from vita_cli.methods.gdp.config import GdpConfig
+from vita_cli.methods.gdp.config import GdpConfig, GdpExperimental
 from vita_cli.methods.gdp.controller import GdpController
 from vita_cli.methods.gdp.flops import dense_macs
 from vita_cli.methods.gdp.gates import GateBank
 from vita_cli.methods.gdp.graph import build_channel_graph
 from vita_cli.models.cifar_resnet import CifarResNet
-from vita_cli.training.config import PruneRecipe
+from vita_cli.methods.imp import PruneRecipe
 
 GDP_RECIPES = [name for name, _ in list_recipes() if name.startswith("prune/gdp-")]
 
@@ -59,7 +59,11 @@ def test_proximal_step_closes_small_gates_and_spares_large_ones():
 
 def test_eps_anneals_only_after_the_target_is_met_and_lambda_grows_until_then():
     graph, bank, ctl = _controller(
-        lam_start=1.0, lam_growth=0.5, controller_every=1, anneal_epochs=1.0, lam_backoff=False
+        lam_start=1.0,
+        lam_growth=0.5,
+        controller_every=1,
+        anneal_epochs=1.0,
+        experimental=GdpExperimental(lam_backoff=False),
     )
     ctl.before_step(1, 0.0)
     assert ctl.lam == 1.5 and bank.eps == pytest.approx(1e-2)

@@ -74,5 +74,3 @@ class AugMaxRecipe:
     model: ModelSection = field(default_factory=ModelSection)
     train: TrainConfig = field(default_factory=TrainConfig)
     method: RobustMethod = field(default_factory=RobustMethod)
-
-

@@ -18,17 +18,21 @@ maximisation is accumulated in ``RobustLoss.timings``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vita_cli.core.progress import SILENT
+from vita_cli.data import DataConfig, load_data, make_loader
 from vita_cli.methods.augmax.augmax import augmax_attack
 from vita_cli.methods.augmax.augmix import augment_chains, mix, random_mixing_weights
 from vita_cli.methods.augmax.config import RobustMethod
-from vita_cli.methods.augmax.dubin import ROUTE_AUGMAX, ROUTE_MAIN, dubin_spec, set_route
 from vita_cli.methods.augmax.losses import js_divergence
+from vita_cli.models import build_model
+from vita_cli.models.dubin import ROUTE_AUGMAX, ROUTE_MAIN, dubin_spec, set_route
+from vita_cli.training import evaluate, fit
 
 
 def robust_arch(arch: dict, method: RobustMethod) -> dict:
@@ -199,10 +203,6 @@ def train_robust(
     resume=None,
 ) -> dict:
     """Train ``model`` (already DuBIN-converted when the arm needs it) and score it on the clean test set."""
-    from vita_cli.core.progress import SILENT
-    from vita_cli.data import make_loader
-    from vita_cli.training import evaluate, fit
-
     reporter = reporter or SILENT
     train_loader = make_loader(bundle.train, batch_size, shuffle=True, seed=seed)
     val_loader = make_loader(bundle.val, 512, shuffle=False) if len(bundle.val) else None
@@ -233,11 +233,6 @@ def train_robust(
 
 def build_for_recipe(recipe, seed: int = 0):
     """Data bundle, model (converted for DuBN/DuBIN arms) and its arch spec for an :class:`AugMaxRecipe`."""
-    from dataclasses import asdict
-
-    from vita_cli.data import DataConfig, load_data
-    from vita_cli.models import build_model
-
     bundle = load_data(DataConfig(**asdict(recipe.data)), seed=seed)
     arch = {
         "name": recipe.model.name,

@@ -19,17 +19,3 @@ def js_divergence(*logits: torch.Tensor) -> torch.Tensor:
     probs = [F.softmax(z, dim=1) for z in logits]
     log_mixture = torch.clamp(torch.stack(probs).mean(dim=0), 1e-7, 1).log()
     return sum(F.kl_div(log_mixture, p, reduction="batchmean") for p in probs) / len(probs)
-
-
-def consistency_loss(
-    logits_clean: torch.Tensor,
-    labels: torch.Tensor,
-    augmented: list[torch.Tensor],
-    lam: float,
-    label_smoothing: float = 0.0,
-) -> torch.Tensor:
-    """CE on the clean logits + λ·JS(clean, *augmented)."""
-    ce = F.cross_entropy(logits_clean, labels, label_smoothing=label_smoothing)
-    if not augmented or lam == 0:
-        return ce
-    return ce + lam * js_divergence(logits_clean, *augmented)

@@ -1,5 +1,4 @@
-"""``GdpConfig``: the ``gdp:`` section of a ``recipes/prune`` recipe (kept import-light: recipe discovery
-imports every ``config`` module)."""
+"""``GdpConfig``: the ``gdp:`` section of a ``recipes/prune`` recipe."""
 
 from __future__ import annotations
 
@@ -10,52 +9,58 @@ BASELINES = ("l1", "slimming", "uniform")
 
 
 @dataclass
-class GdpConfig:
-    """GDP phase, thresholding, fine-tuning and baselines. [proposal] marks choices the paper leaves open."""
+class GdpExperimental:
+    """Switches kept for ablation studies; their defaults are the adopted method. ``gdp.experimental.*``."""
 
-    flops_target: float = 0.5  # ρ: fraction of dense MACs kept
+    # what λ is raised on: the hard FLOPs (adopted) or the smoothed F̃ (reacts before gates cross τ)
+    controller_signal: Literal["hard", "smooth"] = "hard"
+    # λ ← λ/(1 + growth)⁴ while the hard FLOPs are below ρ − 0.02 (the hard count lags the gates, so a
+    # held λ over-prunes in short schedules); False: hold λ, as the method notes do
+    lam_backoff: bool = True
+    # after_target: hold ε₀ until the hard FLOPs first meet the target, then anneal over anneal_epochs;
+    # geometric: ε₀ → ε_min over all GDP epochs (the method notes)
+    eps_schedule: Literal["geometric", "after_target"] = "after_target"
+    # proximal: a closed-form step on the penalty after each optimiser step; autograd: the penalty in the loss
+    penalty: Literal["proximal", "autograd"] = "proximal"
+    # BN uses running statistics during the GDP phase (stale statistics hurt in short CPU schedules)
+    freeze_bn: bool = False
+
+
+@dataclass
+class GdpConfig:
+    """GDP phase, thresholding, fine-tuning and baselines: the defaults are the adopted settings (the CPU
+    quality protocol's, chosen on the validation split). [proposal] marks choices the paper leaves open."""
+
+    flops_target: float = 0.5  # ρ: fraction of dense MACs kept, in (0, 1)
     pretrain_epochs: int = 0  # dense training first (when the input model is untrained)
     epochs: int = 10  # at most this many GDP epochs (stops early once the target is met and gates polarized)
     min_epochs: int = 1
     finetune_epochs: int = 2  # after compaction (train section's optimiser, cosine)
-    gate_init: float = (
-        0.3  # x₀: g₀ = x₀²/(x₀²+ε₀) = 0.9 with ε₀ = 1e-2 [proposal: the notes' x₀ = 1 (g₀ = 0.99)
-    )
-    # leaves the penalty almost no grip in short schedules: its pull on x scales like ε/x³]
-    gate_lr: float | None = None  # None: the train section's lr
+    # x₀: g₀ = x₀²/(x₀²+ε₀) = 0.9 with ε₀ = 1e-2 [proposal: x₀ = 1 (g₀ = 0.99) leaves the penalty almost no
+    # grip in short schedules: its pull on x scales like ε/x³]
+    gate_init: float = 0.3
+    gate_lr: float | None = None  # None: the train section's lr (adopted: gates learn at the weights' lr)
     weight_lr: float | None = None  # weights' lr during the GDP phase; None: the train section's lr
-    schedule: Literal["constant", "cosine", "continuous"] = "constant"  # lr schedule during the GDP phase;
-    # continuous [proposal]: one cosine over gate phase + fine-tune (the paper's "no interruption to
-    # training"): the lr does not restart at the fold, and the fine-tune gets the rest of the planned epochs
+    # lr schedule during the GDP phase; continuous [proposal]: one cosine over gate phase + fine-tune (the
+    # paper's "no interruption to training"): no restart at the fold, the fine-tune gets the rest of the epochs
+    schedule: Literal["constant", "cosine", "continuous"] = "constant"
     eps_start: float = 1e-2
     eps_end: float = 1e-4
-    eps_schedule: Literal["geometric", "after_target"] = "after_target"  # geometric: ε₀→ε_min over all GDP
-    # epochs (the notes); after_target [proposal]: hold ε₀ until the hard FLOPs first meet the target, then
-    # anneal geometrically over anneal_epochs (gates keep their mobility while the budget is being found)
     anneal_epochs: float = 1.0
-    lam_start: float = 5.0
-    lam_growth: float = 0.15  # λ ← λ·(1 + growth) at every controller check while hard FLOPs > target
+    # λ₀ with gates at lr 0.1: lr·λ₀ = 0.2 sets how fast the cut happens (scale λ₀ by 1/lr at another lr)
+    lam_start: float = 2.0
+    lam_growth: float = 0.1  # λ ← λ·(1 + growth) at every controller check while hard FLOPs > target
     controller_every: int = 2  # optimiser steps between controller checks
-    penalty: Literal["proximal", "autograd"] = "proximal"  # [proposal] see controller docstring
-    price: Literal["channel", "space"] = "channel"  # proximal step: each gate charged ∂F̃/∂g (channel)
-    # or its space's ∂F̃/∂n (space: the same for every gate of a space; over-charges option-A shortcut
-    # sources whose destination channel is open, as results before session 6 did)
-    controller_signal: Literal["hard", "smooth"] = (
-        "hard"  # what λ is raised on: the hard FLOPs (the notes) or
-    )
-    # [proposal] the smoothed F̃ (reacts before gates cross τ, so λ overshoots less)
-    lam_backoff: bool = True  # [proposal] λ ← λ/(1 + growth)⁴ while the hard FLOPs are below ρ − 0.02
-    # (the notes hold λ; the hard count lags the gates, so a held λ over-prunes in short schedules)
-    freeze_bn: bool = False  # [proposal, off by default] BN uses running statistics during the GDP phase; with batch statistics
-    # a gate vector's overall scale is normalised away by the consumer's BN, so the penalty could shrink a
-    # whole layer "for free" until the gradients (∝ 1/scale) blow up; but frozen statistics go stale as the
-    # weights train, which hurt more in our short CPU runs
+    # proximal step: each gate charged ∂F̃/∂g (channel) or its space's ∂F̃/∂n (space: the same for every
+    # gate of a space; over-charges option-A shortcut sources whose destination channel is open)
+    price: Literal["channel", "space"] = "channel"
     gate_clamp: float | None = 1.0  # |x| ≤ this after every step (no runaway gates that can never close)
     tau: float = 1e-3  # g ≤ τ ⇒ gate off
     polarized_tol: float = 0.0  # stop when the fraction of gates in (τ, 0.5) is at most this
     baselines: list[str] = field(default_factory=list)  # any of l1, slimming, uniform
     slimming_l1: float = 1e-4  # network slimming: L1 strength on BN scales during its sparsity phase
     check_batch: int = 16  # images used to verify folding (max |Δlogits|)
+    experimental: GdpExperimental = field(default_factory=GdpExperimental)
 
     def __post_init__(self):
         if not 0 < self.flops_target < 1:

@@ -55,7 +55,7 @@ class GdpController:
         bank.eps = cfg.eps_start
 
     def eps_at(self, step: int) -> float:
-        if self.cfg.eps_schedule == "geometric":
+        if self.cfg.experimental.eps_schedule == "geometric":
             frac = min(1.0, step / self.total_steps)
         elif self.reached_at is None:
             frac = 0.0
@@ -79,13 +79,13 @@ class GdpController:
 
     def penalty_loss(self) -> torch.Tensor:
         """λ·F̃/F_dense (autograd mode only; zero otherwise)."""
-        if self.cfg.penalty != "autograd":
+        if self.cfg.experimental.penalty != "autograd":
             return torch.zeros(())
         return self.lam * smooth_macs(self.graph, self.bank.gates()) / self.dense
 
     @torch.no_grad()
     def proximal_step(self, lr: float) -> None:
-        if self.cfg.penalty != "proximal" or self.lam == 0:
+        if self.cfg.experimental.penalty != "proximal" or self.lam == 0:
             return
         gates = self.bank.gates()
         if self.cfg.price == "channel":
@@ -110,13 +110,13 @@ class GdpController:
         self.step = step
         if step % self.cfg.controller_every == 0 and step > 0:
             ratio = self.measure()
-            signal = ratio if self.cfg.controller_signal == "hard" else self.smooth_ratio()
+            signal = ratio if self.cfg.experimental.controller_signal == "hard" else self.smooth_ratio()
             if signal > self.cfg.flops_target:
                 self.lam *= 1 + self.cfg.lam_growth
             else:
                 if self.reached_at is None:
                     self.reached_at = step
-                if self.cfg.lam_backoff and ratio < self.cfg.flops_target - 0.02:
+                if self.cfg.experimental.lam_backoff and ratio < self.cfg.flops_target - 0.02:
                     # gates already in the basin keep closing for a while: back off faster than λ grew
                     self.lam /= (1 + self.cfg.lam_growth) ** 4
         self.bank.eps = self.eps_at(step)

@@ -10,6 +10,7 @@ network computes the same logits and that its hook-counted MACs equal the biline
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 from vita_cli.core.device import exact_float32
 from vita_cli.core.flops import count_macs
 from vita_cli.core.progress import SILENT, Reporter
+from vita_cli.methods.gdp import baselines as B
 from vita_cli.methods.gdp.compact import compact_model, harden
 from vita_cli.methods.gdp.config import GdpConfig
 from vita_cli.methods.gdp.controller import GdpController
@@ -123,12 +125,14 @@ def gdp_phase(
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
     def loss_fn(net, images, labels):
-        if cfg.freeze_bn:  # fit() switched the model to train mode: BN back to running statistics
+        if (
+            cfg.experimental.freeze_bn
+        ):  # fit() switched the model to train mode: BN back to running statistics
             for bn in bns:
                 bn.eval()
         logits = net(images)
         loss = F.cross_entropy(logits, labels, label_smoothing=train_cfg.label_smoothing)
-        if cfg.penalty == "autograd":
+        if cfg.experimental.penalty == "autograd":
             loss = loss + controller.penalty_loss().to(loss.device)
         return loss, logits
 
@@ -145,7 +149,7 @@ def gdp_phase(
             epoch >= cfg.min_epochs
             and ratio <= cfg.flops_target
             and polar <= cfg.polarized_tol
-            and (cfg.eps_schedule == "geometric" or controller.annealed)
+            and (cfg.experimental.eps_schedule == "geometric" or controller.annealed)
         )
         return {
             "hard_flops_ratio": ratio,
@@ -306,7 +310,8 @@ def _val_accuracy(model, loaders, device) -> float | None:
     return evaluate(model, loaders.val, device).accuracy
 
 
-def _compact_arm(model, graph, on, name):
+def compact_arm(model, graph, on, name):
+    """Cut ``model`` to the channels ``on`` keeps (gates of one): (compact model, shape manifest, keep plan)."""
     plan = resolve_keep(graph, on)
     ones = {s: torch.ones(graph.spaces[s].size) for s in graph.gated_spaces}
     compact, manifest = compact_model(model, graph, ones, plan)
@@ -326,9 +331,6 @@ def run_baseline(
 ) -> Arm:
     """L1-norm filter pruning / network slimming (+ fine-tune) or uniform width from scratch, at
     ρ·F_dense with the same training budget as GDP (its phase epochs + fine-tune epochs)."""
-    import copy
-
-    from vita_cli.methods.gdp import baselines as B
 
     target = cfg.flops_target * dense_macs(graph)
     model = copy.deepcopy(dense)
@@ -336,13 +338,13 @@ def run_baseline(
     before = None
     if kind == "uniform":
         on = B.per_space_ratio_masks(graph, B.uniform_scores(graph), target)
-        compact, manifest, plan = _compact_arm(model, graph, on, kind)
+        compact, manifest, plan = compact_arm(model, graph, on, kind)
         B.reinitialize(compact)
         epochs = scratch_epochs + budget
         train_plain(compact, loaders.train, loaders.val, train_cfg, epochs, device, reporter)
     elif kind == "l1":
         on = B.per_space_ratio_masks(graph, B.l1_scores(model, graph), target)
-        compact, manifest, plan = _compact_arm(model, graph, on, kind)
+        compact, manifest, plan = compact_arm(model, graph, on, kind)
         before = evaluate(compact, loaders.test, device).accuracy
         epochs = budget
         train_plain(compact, loaders.train, loaders.val, train_cfg, epochs, device, reporter)
@@ -358,7 +360,7 @@ def run_baseline(
             model, loaders.train, loaders.val, train_cfg, cfg.epochs, device, reporter, loss_fn=sparse_loss
         )
         on = B.global_threshold_masks(graph, B.slimming_scores(model, graph), target)
-        compact, manifest, plan = _compact_arm(model, graph, on, kind)
+        compact, manifest, plan = compact_arm(model, graph, on, kind)
         before = evaluate(compact, loaders.test, device).accuracy
         epochs = budget
         train_plain(compact, loaders.train, loaders.val, train_cfg, cfg.finetune_epochs, device, reporter)

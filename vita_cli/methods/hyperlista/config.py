@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-
 LEARNED_METHODS = ("lista", "lista_cp", "lista_cpss", "alista", "alista_mm")
 CLASSIC_METHODS = ("ista", "fista")
 ALL_METHODS = CLASSIC_METHODS + LEARNED_METHODS + ("hyperlista",)
@@ -136,5 +135,3 @@ class HyperlistaRecipe:
     baselines: BaselineConfig = field(default_factory=BaselineConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
-
-

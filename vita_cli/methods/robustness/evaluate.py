@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vita_cli.core.plots import new_figure, save_figure
 from vita_cli.methods.robustness.corruptions import CorruptedSet, CorruptionInputError
 
 
@@ -124,8 +125,6 @@ def corruption_errors(result: dict, baseline: dict) -> dict:
 
 def heatmap(result: dict, path, title: str = "accuracy under corruption (%)"):
     """Corruptions × severities accuracy as a PNG heat map."""
-    from vita_cli.core.plots import new_figure, save_figure
-
     names = result["corruptions"]
     data = np.array([result["accuracy"][n] for n in names])
     fig, ax = new_figure(1.2 + 0.9 * data.shape[1], 1.0 + 0.32 * len(names))

@@ -107,5 +107,3 @@ class TicketRecipe:
     train: TrainConfig = field(default_factory=TrainConfig)
     sign: SignSection = field(default_factory=SignSection)
     attack: AttackSection = field(default_factory=AttackSection)
-
-

@@ -10,7 +10,8 @@ from torch import nn
 
 from vita_cli.core.errors import UserError
 from vita_cli.core.progress import SILENT, Reporter
-from vita_cli.sparsity import apply_masks
+from vita_cli.data import make_loader
+from vita_cli.sparsity import MaskCallback, apply_masks
 from vita_cli.training import TrainConfig, evaluate, fit
 
 
@@ -24,7 +25,6 @@ class Loaders:
 
 
 def make_loaders(bundle, batch_size: int, seed: int = 0) -> Loaders:
-    from vita_cli.data import make_loader
 
     val = make_loader(bundle.val, batch_size, shuffle=False) if len(bundle.val) else None
     return Loaders(
@@ -64,7 +64,7 @@ def retrain(
             cfg,
             device,
             reporter=reporter,
-            masks=masks,
+            callbacks=[MaskCallback(masks)],
             batch_hook=batch_hook,
             loss_fn=loss_fn,
         )

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import torch
 
+from vita_cli.core.progress import SILENT
 from vita_cli.methods.ticket.embed import channel_map
+from vita_cli.methods.ticket.engine import retrain, test_accuracy
 
 
 def kernel_scores(
@@ -93,8 +95,6 @@ def run_fragility(
 
     Strength 0 retrains the unperturbed ticket: the reference for the drops.
     """
-    from vita_cli.core.progress import SILENT
-    from vita_cli.methods.ticket.engine import retrain, test_accuracy
 
     reporter = reporter or SILENT
     score_weights = rewind_state if rewind_state is not None else dict(model.named_parameters())

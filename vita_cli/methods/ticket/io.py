@@ -6,8 +6,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 
+from vita_cli.core.checkpoint import load_checkpoint
 from vita_cli.core.errors import UserError
+from vita_cli.data import DataConfig
+from vita_cli.models import build_model, load_model, load_state_into, merge_prune_layout, split_masks
+from vita_cli.models.io import read_torch_file
 
 REWIND_PREFIX = "rewind::"
 
@@ -33,7 +38,6 @@ def load_ticket(
     ``vita prune --method imp`` writes: ``imp/rewind.safetensors`` beside ``ticket.safetensors``, or
     ``../rewind.safetensors`` for ``imp/round_NN/trained.safetensors``.
     """
-    from vita_cli.models import load_model
 
     loaded = load_model(path, arch_name=arch, trust_pickle=trust_pickle)
     state_names = set(loaded.model.state_dict())
@@ -72,7 +76,6 @@ def _rewind_candidates(path: Path, meta: dict) -> list[Path]:
 
 
 def _weights_of(path, arch: dict, trust_pickle: bool) -> dict[str, torch.Tensor]:
-    from vita_cli.models import load_model
 
     return load_model(
         path,
@@ -86,7 +89,6 @@ def _weights_of(path, arch: dict, trust_pickle: bool) -> dict[str, torch.Tensor]
 def _embedded_rewind(path: Path) -> dict[str, torch.Tensor] | None:
     if path.suffix != ".safetensors":
         return None
-    from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
         keys = [k for k in f.keys() if k.startswith(REWIND_PREFIX)]
@@ -95,8 +97,6 @@ def _embedded_rewind(path: Path) -> dict[str, torch.Tensor] | None:
 
 def data_config(section, arch: dict):
     """The recipe's data section as a DataConfig, with channels taken from the model."""
-    from vita_cli.data import DataConfig
-
     fields = asdict(section)
     if "in_channels" in arch:
         fields["channels"] = int(arch["in_channels"])
@@ -121,9 +121,6 @@ def load_suspect(
     White-box checks need only the masks, so a file whose architecture cannot be rebuilt still gets
     them; ``model_error`` then says why black-box checks are impossible.
     """
-    from vita_cli.core.checkpoint import load_checkpoint
-    from vita_cli.models import build_model, load_state_into, merge_prune_layout, split_masks
-    from vita_cli.models.io import read_torch_file
 
     path = Path(path)
     meta: dict = {}

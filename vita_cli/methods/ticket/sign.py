@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
 from torch import nn
 
 from vita_cli.core.progress import SILENT, Reporter
+from vita_cli.methods.ticket.anchor import anchor_loss_factory
 from vita_cli.methods.ticket.config import TicketRecipe
-from vita_cli.methods.ticket.embed import EmbedReport, choose_placement, embed_signature
+from vita_cli.methods.ticket.embed import EmbedReport, choose_placement, embed_signature, target_connectivity
 from vita_cli.methods.ticket.engine import Loaders, retrain, test_accuracy
 from vita_cli.methods.ticket.extract import extract_and_decode
-from vita_cli.methods.ticket.qr import make_qr, payload_sha256, qr_size
+from vita_cli.methods.ticket.qr import data_module_mask, make_qr, payload_sha256, qr_size
 from vita_cli.methods.ticket.triggers import TriggerMixer, TriggerSet, make_trigger_set, trigger_accuracy
 
 
@@ -95,10 +96,6 @@ def sign_ticket(
             metrics["unsigned_trigger_acc"] = 100.0 * c / n
     anchor = None
     if sign.anchor_strength > 0:
-        from vita_cli.methods.ticket.anchor import anchor_loss_factory
-        from vita_cli.methods.ticket.embed import target_connectivity
-        from vita_cli.methods.ticket.qr import data_module_mask
-
         on = target_connectivity(qr, p.polarity) & data_module_mask(sign.qr_version)
         anchor = anchor_loss_factory(
             p.layer, p.row, p.col, on, signed[p.layer], sign.anchor_strength, sign.anchor_quantile
@@ -169,6 +166,5 @@ def sign_ticket(
 
 
 def _no_epochs(cfg):
-    from dataclasses import replace
 
     return replace(cfg, epochs=0)

@@ -23,8 +23,10 @@ import numpy as np
 import torch
 
 from vita_cli.core.errors import UserError
+from vita_cli.methods.ticket.engine import suspect_masks
 from vita_cli.methods.ticket.extract import extract_and_decode
 from vita_cli.methods.ticket.qr import make_qr
+from vita_cli.methods.ticket.triggers import trigger_accuracy
 
 DEFAULT_THRESHOLDS = {
     "jaccard_min": 0.5,
@@ -213,8 +215,6 @@ def verify(
 
     ``kernel_floor`` overrides the signature's threshold of that name (None: keep it).
     """
-    from vita_cli.methods.ticket.engine import suspect_masks
-    from vita_cli.methods.ticket.triggers import trigger_accuracy
 
     thresholds = {**DEFAULT_THRESHOLDS, **(sig.data.get("thresholds") or {})}
     if kernel_floor is not None:

@@ -1,6 +1,6 @@
-"""GDP vs L1-norm / network-slimming / uniform-width baselines at equal FLOPs (issue 4, acceptance 4).
+"""GDP vs L1-norm / network-slimming / uniform-width baselines at equal FLOPs (a study over seeds and ρ).
 
-    .venv/bin/python benchmarks/gdp_quality.py --recipe prune/gdp-quality --seeds 0 1 --rhos 0.5 0.3 \
+    .venv/bin/python experiments/gdp_quality.py --recipe prune/gdp-quality-full --seeds 0 1 --rhos 0.5 0.3 \
         --out runs/gdp-quality
 
 Per seed, the dense model is trained once (``gdp.pretrain_epochs``) and every arm starts from a copy of
@@ -13,8 +13,8 @@ uniform width's budget (GDP's channel allocation against uniform width's, weight
 ``l1-early``: ``gdp-scratch`` without gates (train full width a few epochs, cut by L1 norm, train on). Rows are appended to
 ``<out>/rows.jsonl`` as arms finish (test accuracy, and validation accuracy: the number to choose GDP
 settings on), so an interrupted run still reports what it finished; the summary
-table (mean over seeds) is printed and written to ``<out>/summary.md``. Not part of ``make bench``:
-it is long on a CPU.
+table (mean over seeds) is printed and written to ``<out>/summary.md``. Long on a CPU. Uses only
+the public APIs of ``vita_cli.methods.gdp`` and ``vita_cli.methods.imp``.
 """
 
 from __future__ import annotations
@@ -29,20 +29,18 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from vita_cli.core.recipe import dump_yaml, load_recipe, to_dict
+from vita_cli.core.seed import seed_everything
+from vita_cli.methods import gdp
+from vita_cli.methods.imp import PruneRecipe
+from vita_cli.models import build_model
+from vita_cli.training import evaluate
+from vita_cli.training.setup import arch_spec, build_loaders
+
 
 def main(argv=None):
-    from vita_cli.core.recipe import dump_yaml, from_dict, load_recipe, to_dict
-    from vita_cli.core.seed import seed_everything
-    from vita_cli.methods.gdp import engine
-    from vita_cli.methods.gdp.config import GdpConfig
-    from vita_cli.methods.gdp.graph import build_channel_graph
-    from vita_cli.models import build_model
-    from vita_cli.training import evaluate
-    from vita_cli.training.config import PruneRecipe
-    from vita_cli.training.setup import arch_spec, build_loaders
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipe", default="prune/gdp-quality")
+    parser.add_argument("--recipe", default="prune/gdp-quality-full")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--rhos", type=float, nargs="+", default=[0.5, 0.3])
     parser.add_argument("--arms", nargs="*", default=["gdp", "l1", "slimming", "uniform"])
@@ -70,19 +68,17 @@ def main(argv=None):
         rows = [json.loads(line) for line in Path(args.summarize).read_text().splitlines()]
         print(summarize(rows))
         if args.plot:
-            from vita_cli.methods.gdp.plots import plot_accuracy_vs_flops
-
             points = [
                 {"arm": r["arm"], "flops_ratio": r["flops_ratio"], "accuracy": r["test_acc"]} for r in rows
             ]
-            print(f"figure: {plot_accuracy_vs_flops(points, args.plot)}")
+            print(f"figure: {gdp.plot_accuracy_vs_flops(points, args.plot)}")
         return
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows_path = out / "rows.jsonl"
     rec, _ = load_recipe(args.recipe, PruneRecipe, args.overrides)
-    base_cfg = from_dict(GdpConfig, dict(rec.gdp), "gdp")
+    base_cfg = gdp.gdp_config(rec)
     # every GDP setting (defaults included) beside the rows, so each result names its variant
     resolved = {**to_dict(rec), "gdp": to_dict(base_cfg), "benchmark_args": vars(args)}
     dump_yaml(resolved, out / "recipe.yaml")
@@ -98,7 +94,7 @@ def main(argv=None):
             # Several processes can share one dense model per seed (the arms run in parallel on a GPU).
             dense.load_state_dict(load_file(args.dense_load.format(seed=seed), device=str(device)))
         else:
-            engine.train_plain(dense, loaders.train, loaders.val, rec.train, base_cfg.pretrain_epochs, device)
+            gdp.train_plain(dense, loaders.train, loaders.val, rec.train, base_cfg.pretrain_epochs, device)
             dense_acc = evaluate(dense, loaders.test, device).accuracy
             _append(
                 rows_path,
@@ -113,7 +109,7 @@ def main(argv=None):
             for arm_name in args.arms:
                 seed_everything(seed)
                 model = build_model(spec).to(device) if arm_name in FROM_SCRATCH else copy.deepcopy(dense)
-                graph = build_channel_graph(model, shape)
+                graph = gdp.build_channel_graph(model, shape)
                 if arm_name == "gdp-arch":
                     arm, extra = _gdp_architecture_from_scratch(model, graph, loaders, cfg, rec.train, device)
                 elif arm_name == "l1-early":
@@ -124,11 +120,11 @@ def main(argv=None):
                         budget += cfg.pretrain_epochs
                         if args.scratch_warmup:
                             # plain training before the gates (channel importance settles early in training)
-                            engine.train_plain(
+                            gdp.train_plain(
                                 model, loaders.train, loaders.val, rec.train, args.scratch_warmup, device
                             )
                             budget -= args.scratch_warmup
-                    arm, phase, _, checks = engine.run_gdp_arm(
+                    arm, phase, _, checks = gdp.run_gdp_arm(
                         model, graph, loaders, cfg, rec.train, device, budget=budget
                     )
                     extra = {
@@ -153,7 +149,7 @@ def main(argv=None):
                     ]
                     torch.save(torch.stack(phase.snapshots), out / f"gates_{arm_name}_seed{seed}_rho{rho}.pt")
                 else:
-                    arm = engine.run_baseline(
+                    arm = gdp.run_baseline(
                         arm_name,
                         model,
                         graph,
@@ -197,27 +193,23 @@ def _l1_after_early_training(model, graph, loaders, cfg, train_cfg, device):
     scratch for ``EARLY_EPOCHS`` at the gate phase's constant lr, is cut by L1 norm to ρ, then trains for
     the rest of uniform width's budget: what a plain early cut gives, so the gate phase's own effect on
     the weights it hands over can be told apart from "pruned early in training"."""
-    from vita_cli.methods.gdp import baselines, engine
-    from vita_cli.methods.gdp.flops import dense_macs, hard_macs
-    from vita_cli.training import evaluate
-
     early = dataclasses.replace(train_cfg, lr=cfg.weight_lr or train_cfg.lr, schedule="constant")
-    engine.train_plain(model, loaders.train, loaders.val, early, EARLY_EPOCHS, device)
-    on = baselines.per_space_ratio_masks(
-        graph, baselines.l1_scores(model, graph), cfg.flops_target * dense_macs(graph)
+    gdp.train_plain(model, loaders.train, loaders.val, early, EARLY_EPOCHS, device)
+    on = gdp.per_space_ratio_masks(
+        graph, gdp.l1_scores(model, graph), cfg.flops_target * gdp.dense_macs(graph)
     )
-    compact, manifest, plan = engine._compact_arm(model, graph, on, "l1-early")
+    compact, manifest, plan = gdp.compact_arm(model, graph, on, "l1-early")
     before = evaluate(compact, loaders.test, device).accuracy
     epochs = cfg.pretrain_epochs + cfg.epochs + cfg.finetune_epochs
-    engine.train_plain(compact, loaders.train, loaders.val, train_cfg, epochs - EARLY_EPOCHS, device)
-    macs = hard_macs(graph, plan)
-    return engine.Arm(
+    gdp.train_plain(compact, loaders.train, loaders.val, train_cfg, epochs - EARLY_EPOCHS, device)
+    macs = gdp.hard_macs(graph, plan)
+    return gdp.Arm(
         "l1-early",
         compact,
         manifest,
-        macs / dense_macs(graph),
+        macs / gdp.dense_macs(graph),
         macs,
-        engine.param_count(compact),
+        gdp.param_count(compact),
         evaluate(compact, loaders.test, device).accuracy,
         before,
         epochs,
@@ -229,13 +221,10 @@ def _gdp_architecture_from_scratch(model, graph, loaders, cfg, train_cfg, device
     """``gdp-arch``: GDP as an architecture search only. The gate phase runs on the dense model, then the
     compact network GDP cut is re-initialised and trained from scratch with uniform width's budget: is the
     channel allocation GDP chose better than a uniform one, apart from how the weights got there?"""
-    from vita_cli.methods.gdp import baselines, engine
-    from vita_cli.training import evaluate
-
-    arm, _, _, checks = engine.run_gdp_arm(model, graph, loaders, cfg, train_cfg, device, budget=0)
-    baselines.reinitialize(arm.model)
+    arm, _, _, checks = gdp.run_gdp_arm(model, graph, loaders, cfg, train_cfg, device, budget=0)
+    gdp.reinitialize(arm.model)
     epochs = cfg.pretrain_epochs + cfg.epochs + cfg.finetune_epochs
-    engine.train_plain(arm.model, loaders.train, loaders.val, train_cfg, epochs, device)
+    gdp.train_plain(arm.model, loaders.train, loaders.val, train_cfg, epochs, device)
     arm = dataclasses.replace(
         arm,
         test_acc=evaluate(arm.model, loaders.test, device).accuracy,

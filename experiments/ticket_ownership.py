@@ -1,6 +1,6 @@
-"""The issue-5 experiments on Fashion-MNIST (small_cnn): sign, verify, attack, fragility, false positives.
+"""The lottery-ticket ownership study on Fashion-MNIST (small_cnn): sign, verify, attack, fragility, false positives.
 
-    .venv/bin/python tests/methods/ticket/experiments.py --out runs/ticket-exp [--quick]
+    .venv/bin/python experiments/ticket_ownership.py --out runs/ticket-exp [--quick]
 
 Stages write ``<out>/<stage>.json`` as they finish, so a partial run still leaves results; a stage
 whose JSON exists is skipped on a re-run. One CPU thread. ``--quick`` is a seconds-long smoke run.
@@ -16,21 +16,27 @@ from pathlib import Path
 
 import torch
 
-from vita_cli.schemas import load_any_recipe
 from vita_cli.data import DataConfig, load_data
-from vita_cli.methods.ticket.attacks import Evaluator, run_attack
-from vita_cli.methods.ticket.engine import make_loaders, test_accuracy
-from vita_cli.methods.ticket.fragility import run_fragility
-from vita_cli.methods.ticket.sign import sign_ticket
-from vita_cli.methods.ticket.signature import read_signature, write_signature
-from vita_cli.methods.ticket.triggers import trigger_accuracy
-from vita_cli.methods.ticket.verify import binomial_p_value, normalizer, qr_evidence, verify
+from vita_cli.methods.imp import FileImpStore, ImpConfig, run_imp
+from vita_cli.methods.ticket import (
+    Evaluator,
+    binomial_p_value,
+    make_loaders,
+    normalizer,
+    qr_evidence,
+    read_signature,
+    run_fragility,
+    sign_ticket,
+    test_accuracy,
+    trigger_accuracy,
+    verify,
+    write_signature,
+)
+from vita_cli.methods.ticket import attack_curve as run_attack
 from vita_cli.models import build_model, load_model, save_model
+from vita_cli.schemas import load_any_recipe
 from vita_cli.sparsity import magnitude_prune
-from vita_cli.sparsity.imp import run_imp
-from vita_cli.sparsity.imp_store import FileImpStore
 from vita_cli.training import TrainConfig, fit
-from vita_cli.training.config import ImpConfig
 
 
 def log(msg):
@@ -59,7 +65,7 @@ def main():
     ap.add_argument(
         "--extra",
         action="store_true",
-        help="also: IMP to 1.56 %, sign that extreme ticket, min_weights_per_module 3, prune curves",
+        help="also: IMP to 1.56 %%, sign that extreme ticket, min_weights_per_module 3, prune curves",
     )
     args = ap.parse_args()
     if args.report:

@@ -1,59 +1,86 @@
-"""``vita prune --method gdp``: recipe, data and model in; compact checkpoint, figures and report out.
+"""GDP as one pipeline: :func:`run` takes a ``prune`` recipe and a run context; compact checkpoint,
+figures and report out.
 
-vita prune --method gdp runs/train/model.safetensors --flops-target 0.5
-vita prune --method gdp --recipe prune/gdp-default                 # trains the dense ResNet-20 first
-vita prune --method gdp resnet18.pt --arch torchvision:resnet18 --recipe prune/gdp-tiny data.channels=3
-vita prune --method gdp --recipe prune/gdp-default --out runs/gdp --resume   # continue a stopped run
+    result = run(recipe, ctx)                      # trains the recipe's dense model first
+    result = run(recipe, ctx, "model.safetensors") # prunes a trained model
+    ctx.resume = True: continue a stopped run in the same folder (finished stages are skipped)
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from dataclasses import asdict
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 
+from vita_cli.core.context import RunContext
 from vita_cli.core.errors import UserError
-from vita_cli.core.recipe import dump_yaml, from_dict, load_recipe
+from vita_cli.core.recipe import dump_yaml, from_dict
+from vita_cli.core.rundir import RunDir
+from vita_cli.methods.gdp import engine
+from vita_cli.methods.gdp.config import GdpConfig
+from vita_cli.methods.gdp.flops import dense_macs
+from vita_cli.methods.gdp.graph import build_channel_graph
+from vita_cli.methods.gdp.plots import plot_accuracy_vs_flops, plot_polarization
+from vita_cli.methods.imp import PruneRecipe
+from vita_cli.models import build_model, load_model, save_model
+from vita_cli.models.manifest import manifest_spec
+from vita_cli.training import evaluate
+from vita_cli.training.setup import arch_spec, build_loaders, data_config_for
 
-DEFAULT_RECIPE = "prune/gdp-default"
+
+@dataclass
+class GdpResult:
+    method: str
+    model: str
+    output: str
+    flops_target: float
+    dense: dict
+    arms: list[dict]
+    checks: dict
+    history: list[dict]
+    figures: dict
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
-def run_gdp(
-    session,
-    model_path=None,
-    recipe=None,
-    overrides=None,
-    arch=None,
-    sparsity=None,
-    flops_target=None,
-    trust_pickle=False,
-    resume=False,
-    arch_name=None,
-):
-    from vita_cli.cli.common import check_range
-    from vita_cli.methods.gdp.config import GdpConfig
-    from vita_cli.training.config import PruneRecipe
+def gdp_config(recipe: PruneRecipe) -> GdpConfig:
+    """The recipe's ``gdp:`` section, typed and validated (unknown keys and bad values are user errors)."""
+    return from_dict(GdpConfig, dict(recipe.gdp), "gdp")
 
-    arch = arch or arch_name
-    if sparsity is not None:
-        raise UserError(
-            "--sparsity is for magnitude/IMP pruning", "GDP takes --flops-target (fraction of dense FLOPs)"
-        )
-    if isinstance(recipe, PruneRecipe):
-        rec, source = recipe, "<given>"
-    else:
-        rec, source = load_recipe(recipe or DEFAULT_RECIPE, PruneRecipe, overrides)
-    cfg = from_dict(GdpConfig, dict(rec.gdp), "gdp")
-    if flops_target is not None:
-        check_range("--flops-target", flops_target, 0.0, 1.0)
-        cfg = dataclasses.replace(cfg, flops_target=float(flops_target))
-    resolved = {**asdict(rec), "gdp": asdict(cfg)}
-    stages = Stages(session.run_dir / "stages", resume)
-    stages.check_settings({"recipe": resolved, "model": str(model_path), "arch": arch, "seed": session.seed})
-    dump_yaml(resolved, session.run_dir / "recipe.yaml")
-    session.log(f"recipe {source} -> run directory {session.run_dir.path}")
-    return _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages)
+
+def run(
+    recipe: PruneRecipe,
+    ctx: RunContext,
+    model_path: Path | str | None = None,
+    *,
+    arch: str | None = None,
+    trust_pickle: bool = False,
+    overrides: list[str] | None = None,
+) -> GdpResult:
+    """GDP on ``model_path`` (or on the recipe's model, trained dense first), then the recipe's baselines.
+
+    ``overrides``: the data.* ones replace the data a model file says it was trained on."""
+    cfg = gdp_config(recipe)
+    loaded = None
+    if model_path is not None:  # checked before the run folder is made
+        loaded = load_model(model_path, arch, trust_pickle=trust_pickle)
+        if isinstance(loaded.arch.get("rebuild"), dict):
+            raise UserError(
+                f"{model_path} is already a compacted (rebuilt) model",
+                "prune the dense model it came from instead",
+            )
+    resolved = {**asdict(recipe), "gdp": asdict(cfg)}
+    stages = Stages(ctx.run_dir / "stages", ctx.resume)
+    stages.check_settings({"recipe": resolved, "model": str(model_path), "arch": arch, "seed": ctx.seed})
+    dump_yaml(resolved, ctx.run_dir / "recipe.yaml")
+    return _run(ctx, model_path, loaded, recipe, cfg, arch, overrides, stages)
 
 
 class Stages:
@@ -74,8 +101,6 @@ class Stages:
 
     def check_settings(self, settings: dict) -> None:
         """A resumed run must continue the same job: same recipe, model, architecture and seed."""
-        import json
-
         path = self.dir / "settings.json"
         text = json.dumps(settings, sort_keys=True, default=str)
         if self.resume and path.is_file() and path.read_text() != text:
@@ -84,20 +109,14 @@ class Stages:
                 "resume with the same command, or start a new run in another --out",
             )
         if not self.resume and self.dir.is_dir():
-            import shutil
-
             shutil.rmtree(self.dir)  # a fresh run: stages left by an earlier job must not be resumed later
         self.dir.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
 
     def write_json(self, name: str, data) -> None:
-        from vita_cli.core.rundir import RunDir
-
         RunDir(self.dir).write_json(name, data)  # atomic: a stop mid-write leaves no half file
 
     def read_json(self, name: str):
-        import json
-
         return json.loads((self.dir / name).read_text())
 
 
@@ -105,47 +124,26 @@ def _arm_record(arm) -> dict:
     return {f.name: getattr(arm, f.name) for f in dataclasses.fields(arm) if f.name != "model"}
 
 
-def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
-    import copy
-
-    from safetensors.torch import load_file, save_file
-
-    from vita_cli.methods.gdp import engine
-    from vita_cli.methods.gdp.compact import rebuild_spec
-    from vita_cli.methods.gdp.flops import dense_macs
-    from vita_cli.methods.gdp.graph import build_channel_graph
-    from vita_cli.methods.gdp.plots import plot_accuracy_vs_flops, plot_polarization
-    from vita_cli.models import build_model, load_model, save_model
-    from vita_cli.training import evaluate
-    from vita_cli.training.setup import arch_spec, build_loaders, data_config_for
-
-    device, reporter = session.device, session.reporter
-    loaded = None
-    if model_path is not None:
-        loaded = load_model(model_path, arch, trust_pickle=trust_pickle)
-        if isinstance(loaded.arch.get("rebuild"), dict):
-            raise UserError(
-                f"{model_path} is already a compacted (rebuilt) model",
-                "prune the dense model it came from instead",
-            )
+def _run(ctx, model_path, loaded, rec, cfg, arch, overrides, stages):
+    device, reporter = ctx.device, ctx.reporter
     data_over = [o for o in overrides or [] if o.startswith("data.")]
     if loaded is not None and (loaded.meta.get("data") or (loaded.meta.get("recipe") or {}).get("data")):
         data_cfg = data_config_for(loaded, data_over)
     else:
         data_cfg = rec.data
-    loaders = build_loaders(data_cfg, seed=session.seed)
+    loaders = build_loaders(data_cfg, seed=ctx.seed)
     bundle = loaders.bundle
     scratch_epochs = 0
     if loaded is None:
         spec = arch_spec(rec.model, bundle, arch)
         model = build_model(spec)
         scratch_epochs = cfg.pretrain_epochs or rec.train.epochs
-        session.log(f"no MODEL given: training a dense {spec['name']} for {scratch_epochs} epochs first")
+        ctx.log(f"no MODEL given: training a dense {spec['name']} for {scratch_epochs} epochs first")
     else:
         model, spec = loaded.model, dict(loaded.arch)
         scratch_epochs = cfg.pretrain_epochs
         if loaded.masks:
-            session.log("note: the file's unstructured masks are ignored by GDP (zeros stay in the weights)")
+            ctx.log("note: the file's unstructured masks are ignored by GDP (zeros stay in the weights)")
     input_shape = (bundle.in_channels, bundle.image_size, bundle.image_size)
     _check_fits(model, input_shape, bundle.num_classes, model_path)
     graph = build_channel_graph(model, input_shape)
@@ -157,7 +155,7 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
     if scratch_epochs:
         if stages.done("dense.safetensors"):
             model.load_state_dict(load_file(stages / "dense.safetensors"))
-            session.log(f"resume: dense model from {stages / 'dense.safetensors'}")
+            ctx.log(f"resume: dense model from {stages / 'dense.safetensors'}")
         else:
             engine.train_plain(
                 model,
@@ -175,12 +173,12 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
     dense_model = copy.deepcopy(model)
     dense_acc = evaluate(model, loaders.test, device).accuracy
     dense = dense_macs(graph)
-    session.log(
+    ctx.log(
         f"dense: test accuracy {dense_acc:.2f}%  {dense:,} MACs  {len(graph.gated_spaces)} gated channel groups"
         f"  {len(graph.blocks)} removable blocks  target {cfg.flops_target:g}"
     )
 
-    run_dir = session.run_dir
+    run_dir = ctx.run_dir
     out_path = run_dir / "compact.safetensors"
     gates_path = run_dir / "gate_values.pt"
     if stages.done("gdp.json") and out_path.is_file() and gates_path.is_file():
@@ -188,7 +186,7 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
         arm = engine.Arm(model=load_model(out_path).model, **saved["arm"])
         history, snapshots = saved["history"], list(torch.load(gates_path))
         checks = arm.extra
-        session.log(f"resume: GDP arm from {out_path}")
+        ctx.log(f"resume: GDP arm from {out_path}")
     else:
         resumable = {"checkpoint_dir": stages / "gdp-training", "resume": stages.resume}
         arm, phase, _, checks = engine.run_gdp_arm(
@@ -197,7 +195,7 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
         history, snapshots = phase.history, phase.snapshots
         out_arch = {
             **{k: v for k, v in spec.items() if k != "rebuild"},
-            "rebuild": rebuild_spec(arm.manifest),
+            "rebuild": manifest_spec(arm.manifest),
         }
         meta = {
             "verb": "prune",
@@ -218,9 +216,9 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
         name = f"baseline-{kind}.json"
         if stages.done(name):
             arms.append(engine.Arm(model=None, **stages.read_json(name)))
-            session.log(f"resume: baseline {kind} from {stages / name}")
+            ctx.log(f"resume: baseline {kind} from {stages / name}")
             continue
-        session.log(f"baseline: {kind}")
+        ctx.log(f"baseline: {kind}")
         arms.append(
             engine.run_baseline(
                 kind,
@@ -242,13 +240,13 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
         {"arm": a.name, "flops_ratio": a.flops_ratio, "accuracy": a.test_acc} for a in arms
     ]
     figures["accuracy_vs_flops"] = str(plot_accuracy_vs_flops(points, run_dir / "accuracy_vs_flops.png"))
-    result = {
-        "method": "gdp",
-        "model": str(model_path) if model_path else spec["name"],
-        "output": str(out_path),
-        "flops_target": cfg.flops_target,
-        "dense": {"test_acc": dense_acc, "macs": dense, "params": engine.param_count(dense_model)},
-        "arms": [
+    result = GdpResult(
+        method="gdp",
+        model=str(model_path) if model_path else spec["name"],
+        output=str(out_path),
+        flops_target=cfg.flops_target,
+        dense={"test_acc": dense_acc, "macs": dense, "params": engine.param_count(dense_model)},
+        arms=[
             {
                 "arm": a.name,
                 "test_acc": a.test_acc,
@@ -262,12 +260,11 @@ def _run(session, model_path, rec, cfg, arch, trust_pickle, overrides, stages):
             }
             for a in arms
         ],
-        "checks": checks,
-        "history": history,
-        "figures": figures,
-    }
-    run_dir.write_json("result.json", result)
-    session.emit(result, lambda console: _render(console, result))
+        checks=checks,
+        history=history,
+        figures=figures,
+    )
+    run_dir.write_json("result.json", result.to_dict())
     return result
 
 
@@ -290,32 +287,3 @@ def _check_fits(model, input_shape, num_classes, source) -> None:
             f"the model outputs {tuple(out.shape)} but the data has {num_classes} classes",
             f"{source or 'the model'} must be a classifier with at least {num_classes} outputs",
         )
-
-
-def _render(console, result) -> None:
-    from rich.table import Table
-
-    table = Table("arm", "FLOPs kept", "MACs", "params", "test acc", "before FT", "epochs")
-    d = result["dense"]
-    table.add_row("dense", "1.000", f"{d['macs']:,}", f"{d['params']:,}", f"{d['test_acc']:.2f}%", "", "")
-    for a in result["arms"]:
-        before = a["test_acc_before_finetune"]
-        table.add_row(
-            a["arm"],
-            f"{a['flops_ratio']:.3f}",
-            f"{a['macs']:,}",
-            f"{a['params']:,}",
-            f"{a['test_acc']:.2f}%",
-            "" if before is None else f"{before:.2f}%",
-            str(a["epochs"]),
-        )
-    console.print(table)
-    c = result["checks"]
-    console.print(
-        f"GDP: {c['epochs_run']} gate epochs, λ={c['final_lambda']:.3g}, ε={c['final_eps']:.2g}; "
-        f"gates in (τ,0.5): {100 * c['mid_gates_fraction']:.2f}%; forced off {c['forced']['forced_off']}; "
-        f"blocks removed {len(c['dead_blocks'])}\n"
-        f"fold check: max |Δlogits| = {c['max_logit_diff']:.2e}; MACs formula {c['macs_formula']:,} "
-        f"{'=' if c['macs_match'] else '≠'} hooks {c['macs_counted']:,}\n"
-        f"compact model: {result['output']}"
-    )

@@ -1,6 +1,6 @@
-"""Two probes of what moves GDP's gates (issue 4: why GDP's channel allocation follows the FLOPs prices).
+"""Two probes of what moves GDP's gates (why GDP's channel allocation follows the FLOPs prices).
 
-    .venv/bin/python benchmarks/gdp_gate_probes.py --recipe prune/gdp-quality-full --drift-epochs 2
+    .venv/bin/python experiments/gdp_gate_probes.py --recipe prune/gdp-quality-full --drift-epochs 2
 
 * **radial**: for every gated channel space, the loss's derivative along a common factor on all of the
   space's gates, d/dα L(α·g) at α = 1 = Σ_c g_c ∂L/∂g_c, beside Σ_c |g_c ∂L/∂g_c| (one training batch,
@@ -18,18 +18,15 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
+from vita_cli.core.recipe import load_recipe
+from vita_cli.core.seed import seed_everything
+from vita_cli.methods import gdp
+from vita_cli.methods.imp import PruneRecipe
+from vita_cli.models import build_model
+from vita_cli.training.setup import arch_spec, build_loaders
+
 
 def main(argv=None):
-    from vita_cli.core.recipe import from_dict, load_recipe
-    from vita_cli.core.seed import seed_everything
-    from vita_cli.methods.gdp import engine
-    from vita_cli.methods.gdp.config import GdpConfig
-    from vita_cli.methods.gdp.gates import GateBank, GateHooks
-    from vita_cli.methods.gdp.graph import build_channel_graph
-    from vita_cli.models import build_model
-    from vita_cli.training.config import PruneRecipe
-    from vita_cli.training.setup import arch_spec, build_loaders
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", default="prune/gdp-quality-full")
     parser.add_argument("--seed", type=int, default=100)
@@ -43,21 +40,21 @@ def main(argv=None):
     rec, _ = load_recipe(
         args.recipe, PruneRecipe, overrides=[f"data.train_subset={args.train_subset}", *args.overrides]
     )
-    cfg = from_dict(GdpConfig, rec.gdp, "gdp")
+    cfg = gdp.gdp_config(rec)
     seed_everything(args.seed)
     loaders = build_loaders(rec.data, seed=args.seed)
     model = build_model(arch_spec(rec.model, loaders.bundle))
     shape = (loaders.bundle.in_channels, loaders.bundle.image_size, loaders.bundle.image_size)
-    graph = build_channel_graph(model, shape)
+    graph = gdp.build_channel_graph(model, shape)
     names = {s: graph.spaces[s].producers[0] for s in graph.gated_spaces}
 
-    bank = GateBank(graph, init=cfg.gate_init, eps=cfg.eps_start)
+    bank = gdp.GateBank(graph, init=cfg.gate_init, eps=cfg.eps_start)
     with torch.no_grad():
         for s in bank.space_ids:
             bank.raw(s).uniform_(0.1, 1.0)
     images, labels = next(iter(loaders.train))
     model.train()
-    with GateHooks(model, graph, bank):
+    with gdp.GateHooks(model, graph, bank):
         F.cross_entropy(model(images), labels).backward()
     print("radial: d/dα L(α·g) vs Σ|g ∂L/∂g| per space (one batch, train-mode BN)")
     for s in bank.space_ids:
@@ -71,10 +68,10 @@ def main(argv=None):
 
     seed_everything(args.seed)
     model = build_model(arch_spec(rec.model, loaders.bundle))
-    bank = GateBank(graph, init=cfg.gate_init, eps=cfg.eps_start)
+    bank = gdp.GateBank(graph, init=cfg.gate_init, eps=cfg.eps_start)
     start = {s: bank.raw(s).detach().clone() for s in bank.space_ids}
     free = dataclasses.replace(cfg, lam_start=0.0, epochs=args.drift_epochs, min_epochs=args.drift_epochs)
-    engine.gdp_phase(model, graph, bank, loaders.train, loaders.val, free, rec.train, torch.device("cpu"))
+    gdp.gdp_phase(model, graph, bank, loaders.train, loaders.val, free, rec.train, torch.device("cpu"))
     print(
         f"drift: λ = 0, {args.drift_epochs} epochs on {args.train_subset} images, x₀ = {cfg.gate_init},"
         f" gate lr {cfg.gate_lr or rec.train.lr}"

@@ -18,6 +18,8 @@ import contextlib
 import torch
 from torch import nn
 
+from vita_cli.core.errors import UserError
+
 ROUTE_MAIN = "main"  # clean and AugMix images; evaluation
 ROUTE_AUGMAX = "augmax"  # AugMax images
 ROUTES = (ROUTE_MAIN, ROUTE_AUGMAX)
@@ -75,10 +77,6 @@ def use_route(model: nn.Module, route: str):
         yield model
     finally:
         set_route(model, ROUTE_MAIN)
-
-
-def has_dual_bn(model: nn.Module) -> bool:
-    return any(isinstance(m, DualBatchNorm2d) for m in model.modules())
 
 
 # ---------------------------------------------------------------- conversion by name
@@ -188,7 +186,7 @@ def convert_to_dubin(
 def dubin_spec(norm: str = "dubin", in_ratio: float = 0.5, stages: list[str] | None = None) -> dict:
     """The ``arch["rebuild"]`` entry that lets ``vita_cli.models.build_model`` rebuild a converted model."""
     return {
-        "fn": "vita_cli.methods.augmax.dubin:rebuild",
+        "rebuilder": "dubin",
         "norm": norm,
         "in_ratio": in_ratio,
         "stages": stages,
@@ -196,9 +194,7 @@ def dubin_spec(norm: str = "dubin", in_ratio: float = 0.5, stages: list[str] | N
 
 
 def rebuild(model: nn.Module, spec: dict) -> nn.Module:
-    """Hook for ``build_model``: convert a freshly built plain-BN model as ``spec`` says."""
-    from vita_cli.core.errors import UserError
-
+    """Rebuilder ``dubin`` of ``build_model``: convert a freshly built plain-BN model as ``spec`` says."""
     try:
         return convert_to_dubin(
             model, spec.get("norm", "dubin"), spec.get("in_ratio", 0.5), spec.get("stages")

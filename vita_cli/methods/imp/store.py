@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vita_cli.sparsity.imp import ImpRound, ImpStore
+from vita_cli.methods.imp.engine import ImpRound, ImpStore
+from vita_cli.models import build_model, load_model, save_model
 
 
 class FileImpStore(ImpStore):
@@ -23,15 +24,11 @@ class FileImpStore(ImpStore):
         self._model = None
 
     def _builder(self):
-        from vita_cli.models import build_model
-
         if self._model is None:
             self._model = build_model(self.arch)
         return self._model
 
     def _save(self, path: Path, state: dict, masks=None, extra=None) -> None:
-        from vita_cli.models import save_model
-
         model = self._builder()
         model.load_state_dict(state)
         save_model(path, model, self.arch, masks=masks, meta={**self.meta, **(extra or {})})
@@ -46,8 +43,6 @@ class FileImpStore(ImpStore):
         path = self.dir / "rewind.safetensors"
         if not path.is_file():
             return None
-        from vita_cli.models import load_model
-
         return load_model(path).model.state_dict()
 
     def save_round(self, record: ImpRound, masks, trained, rewound) -> None:
@@ -58,8 +53,6 @@ class FileImpStore(ImpStore):
         (folder / "record.json").write_text(json.dumps(record.as_dict(), indent=2))
 
     def load_rounds(self):
-        from vita_cli.models import load_model
-
         out = []
         for folder in sorted(self.dir.glob("round_*")):
             record_path, trained = folder / "record.json", folder / "trained.safetensors"

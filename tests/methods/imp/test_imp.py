@@ -2,9 +2,8 @@ import pytest
 import torch
 
 from tests.training.helpers import loaders, tiny_cnn
-from vita_cli.sparsity.imp import ImpStore, run_imp
+from vita_cli.methods.imp import ExtremeConfig, ImpConfig, ImpStore, run_imp
 from vita_cli.training import TrainConfig
-from vita_cli.training.config import ExtremeConfig, ImpConfig
 
 
 def _setup():

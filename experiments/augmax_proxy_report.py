@@ -3,7 +3,7 @@
 Expected layout: ``ROOT/seed<S>/<arm>/results.json`` (from augmax-train) and, next to it, one or more
 ``robust-<constants>.json`` / ``robust.json`` (from eval-robust).
 
-    python -m vita_cli.methods.augmax.proxy_report runs/augmax-proxy
+    .venv/bin/python experiments/augmax_proxy_report.py runs/augmax-proxy
 """
 
 from __future__ import annotations
@@ -66,5 +66,10 @@ def markdown(root: Path) -> str:
     return "\n".join(out)
 
 
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    print(markdown(Path(argv[0] if argv else "runs/augmax-proxy")))
+
+
 if __name__ == "__main__":
-    print(markdown(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/augmax-proxy")))
+    main()

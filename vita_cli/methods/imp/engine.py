@@ -19,10 +19,18 @@ import torch
 from torch import nn
 
 from vita_cli.core.progress import SILENT, Reporter
-from vita_cli.sparsity.magnitude import magnitude_prune
-from vita_cli.sparsity.masks import Masks, apply_masks, ones_masks, prunable_names, random_masks_like, unwrap
-from vita_cli.training.config import ImpConfig, TrainConfig
-from vita_cli.training.trainer import evaluate, fit
+from vita_cli.methods.imp.config import ImpConfig
+from vita_cli.sparsity import (
+    MaskCallback,
+    Masks,
+    apply_masks,
+    magnitude_prune,
+    ones_masks,
+    prunable_names,
+    random_masks_like,
+)
+from vita_cli.sparsity.masks import unwrap
+from vita_cli.training import FunctionCallback, TrainConfig, evaluate, fit
 
 
 @dataclass
@@ -152,9 +160,13 @@ class _ImpRun:
             self.train_cfg,
             self.device,
             reporter=self.reporter,
-            masks=masks,
-            batch_hook=on_batch if capture_rewind and by_step else None,
-            epoch_callback=on_epoch if capture_rewind and not by_step else None,
+            callbacks=[
+                MaskCallback(masks),
+                FunctionCallback(
+                    batch_hook=on_batch if capture_rewind and by_step else None,
+                    epoch_end=on_epoch if capture_rewind and not by_step else None,
+                ),
+            ],
             checkpoint_dir=train_dir,
             resume="auto" if (self.resume and train_dir is not None) else None,
             checkpoint_meta={"imp_round": index},
@@ -187,7 +199,7 @@ class _ImpRun:
             self.train_cfg,
             self.device,
             reporter=self.reporter,
-            masks=rnd,
+            callbacks=[MaskCallback(rnd)],
         )
         return evaluate(control, self.score_loader, self.device).accuracy
 

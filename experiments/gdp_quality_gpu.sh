@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The GDP quality study (benchmarks/gdp_quality.py) on one GPU, every arm in its own process:
+# The GDP quality study (experiments/gdp_quality.py) on one GPU, every arm in its own process:
 # the two seeds' dense models first (in parallel), then 2 seeds × 2 ρ × 4 arms = 16 processes at once
 # (small CIFAR-style ResNets leave a GPU mostly idle, so running the arms side by side is what fills it).
 #
-#   benchmarks/gdp_quality_gpu.sh runs/gdp-quality-gpu [recipe overrides...]
+#   experiments/gdp_quality_gpu.sh runs/gdp-quality-gpu [recipe overrides...]
 # Environment: RECIPE (default prune/gdp-quality-resnet56), PYTHON (default python3), SEEDS ("0 1"),
 # RHOS ("0.5 0.3"), ARMS ("gdp l1 slimming uniform"; gdp-scratch is optional), DEVICE (cuda).
 set -euo pipefail
@@ -12,7 +12,7 @@ shift
 recipe=${RECIPE:-prune/gdp-quality-resnet56}
 py=${PYTHON:-python3}
 device=${DEVICE:-cuda}
-run() { "$py" benchmarks/gdp_quality.py --recipe "$recipe" --device "$device" "$@"; }
+run() { "$py" experiments/gdp_quality.py --recipe "$recipe" --device "$device" "$@"; }
 mkdir -p "$out"
 start=$(date +%s)
 arm_run() { # seed rho arm [more options]
@@ -52,4 +52,4 @@ wait
 echo "all arms: $(($(date +%s) - start)) s"
 shopt -s nullglob
 cat /dev/null "$out"/dense*/rows.jsonl "$out"/s*/rows.jsonl >"$out/rows.jsonl"
-"$py" benchmarks/gdp_quality.py --summarize "$out/rows.jsonl" | tee "$out/summary.md"
+"$py" experiments/gdp_quality.py --summarize "$out/rows.jsonl" | tee "$out/summary.md"
