@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -170,11 +171,99 @@ def read_signature(path: str | Path) -> Signature:
             f"signature {path} was modified after signing (checksum mismatch)",
             "use the file sign-ticket wrote",
         )
-    wb = data.get("white_box")
-    if wb is not None:
-        missing = [k for k in REQUIRED_WHITE_BOX if k not in wb]
-        if missing:
-            raise UserError(f"signature {path}: white_box lacks {', '.join(missing)}")
-    if "mask" not in data or "file" not in data["mask"]:
-        raise UserError(f"signature {path}: mask section missing")
+    validate_fields(data, path)
     return Signature(data, path)
+
+
+def validate_fields(data: dict, path: Path) -> None:
+    """Semantic checks of a checksummed signature: a field that is present but cannot be used is bad
+    input naming that field, never a crash later or a check silently skipped."""
+
+    def bad(field: str, why: str):
+        return UserError(f"signature {path}: field {field} {why}", "use the sig.json sign-ticket wrote")
+
+    def number(field: str, value, lo: float | None = None, hi: float | None = None) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad(field, f"must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise bad(field, f"must be finite, got {value!r}")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise bad(field, f"must be in [{lo:g}, {hi:g}], got {value!r}")
+        return float(value)
+
+    def integer(field: str, value, lo: int, hi: int | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+            span = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+            raise bad(field, f"must be an integer {span}, got {value!r}")
+        return value
+
+    def section(field: str, required: bool = True) -> dict | None:
+        value = data.get(field)
+        if value is None and not required:
+            return None
+        if not isinstance(value, dict):
+            raise bad(field, "is missing" if value is None else "must be a mapping")
+        return value
+
+    # sign-ticket always writes the white-box part: without it the QR check would silently vanish
+    wb = section("white_box")
+    missing = [k for k in REQUIRED_WHITE_BOX if k not in wb]
+    if missing:
+        raise bad(f"white_box.{missing[0]}", "is missing")
+    if not isinstance(wb["layer"], str) or not wb["layer"]:
+        raise bad("white_box.layer", f"must be a layer name, got {wb['layer']!r}")
+    shape = wb["layer_shape"]
+    if not isinstance(shape, list) or len(shape) != 4:
+        raise bad("white_box.layer_shape", f"must be a 4-d conv shape, got {shape!r}")
+    for i, dim in enumerate(shape):
+        integer(f"white_box.layer_shape[{i}]", dim, 1, 1 << 20)
+    if not isinstance(wb["payload"], str) or not wb["payload"]:
+        raise bad("white_box.payload", "must be a non-empty string")
+    qr = wb["qr"]
+    if not isinstance(qr, dict):
+        raise bad("white_box.qr", "must be a mapping")
+    version = integer("white_box.qr.version", qr.get("version"), 1, 40)
+    if qr.get("ecc") not in ("L", "M", "Q", "H"):
+        raise bad("white_box.qr.ecc", f"must be one of L, M, Q, H, got {qr.get('ecc')!r}")
+    if qr.get("polarity") not in ("dark-connected", "light-connected"):
+        raise bad("white_box.qr.polarity", f"must be dark-connected or light-connected, got {qr.get('polarity')!r}")
+    if "mask_pattern" in qr:
+        integer("white_box.qr.mask_pattern", qr["mask_pattern"], 0, 7)
+    size = 17 + 4 * version
+    integer("white_box.row", wb["row"], 0, shape[0] - size)
+    integer("white_box.col", wb["col"], 0, shape[1] - size)
+
+    mask = section("mask")
+    if not isinstance(mask.get("file"), str) or not mask["file"]:
+        raise bad("mask.file", "is missing")
+
+    bb = section("black_box", required=False)
+    if bb is not None:
+        if not isinstance(bb.get("file"), str) or not bb["file"]:
+            raise bad("black_box.file", "is missing")
+        integer("black_box.num_classes", bb.get("num_classes"), 2, 1 << 20)
+        norm = bb.get("normalization") or {}
+        if not isinstance(norm, dict):
+            raise bad("black_box.normalization", "must be a mapping")
+        for key in ("mean", "std"):
+            values = norm.get(key)
+            if values is None:
+                continue
+            if not isinstance(values, list) or not values:
+                raise bad(f"black_box.normalization.{key}", f"must be a list of numbers, got {values!r}")
+            for i, v in enumerate(values):
+                number(f"black_box.normalization.{key}[{i}]", v)
+            if key == "std" and any(v <= 0 for v in values):
+                raise bad("black_box.normalization.std", "must be positive")
+
+    thresholds = section("thresholds", required=False) or {}
+    ranges = {
+        "jaccard_min": (0.0, 1.0),
+        "kernel_floor": (0.0, 1.0e6),
+        "trigger_accuracy_min": (0.0, 1.0),
+        "p_value_max": (0.0, 1.0),
+        "qr_ber_reference": (0.0, 1.0),
+    }
+    for key, value in thresholds.items():
+        lo, hi = ranges.get(key, (None, None))
+        number(f"thresholds.{key}", value, lo, hi)
