@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from vita_cli import __version__
@@ -88,8 +88,6 @@ def _json_default(obj):
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    from safetensors import safe_open
-
     try:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get(META_KEY)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
 
 class VitaError(Exception):
     """Base class; ``hint`` says how to fix it."""
@@ -34,9 +37,6 @@ class RunError(VitaError):
 
 def require_regular_file(path, what: str = "file") -> None:
     """Like :func:`require_file`, and refuse pipes, devices and sockets (reading one can block forever)."""
-    import stat
-    from pathlib import Path
-
     require_file(path, what)
     try:
         mode = Path(path).stat().st_mode
@@ -48,8 +48,6 @@ def require_regular_file(path, what: str = "file") -> None:
 
 def require_file(path, what: str = "file") -> None:
     """Raise a UserError naming ``path`` when it does not exist or is a directory."""
-    from pathlib import Path
-
     p = Path(path)
     if not p.exists():
         raise UserError(f"{what} not found: {p}", "check the path")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from vita_cli.data import splits, transforms
+from vita_cli.data import cifar, fashion, imagefolder, splits, transforms
 from vita_cli.data.datasets import InMemoryImages, SeededShuffleSampler, as_tensor_images, make_loader
 
 DATASETS = ("fashion-mnist", "cifar10", "cifar100", "imagefolder")
@@ -90,8 +90,6 @@ class DataBundle:
 
 def _read(cfg: DataConfig, seed: int) -> dict:
     if cfg.name == "fashion-mnist":
-        from vita_cli.data import fashion
-
         arrays = fashion.load_fashion_mnist(cfg.root)
         return {
             "train_images": arrays["train_images"][:, None],
@@ -102,13 +100,9 @@ def _read(cfg: DataConfig, seed: int) -> dict:
             "stats": (fashion.MEAN, fashion.STD),
         }
     if cfg.name in ("cifar10", "cifar100"):
-        from vita_cli.data import cifar
-
         out = cifar.load_cifar(cfg.name, cfg.root)
         out["stats"] = cifar.STATS[cfg.name]
         return out
-    from vita_cli.data import imagefolder
-
     out = imagefolder.load_image_folder(cfg.root, cfg.channels, cfg.image_size, seed=0)
     out["stats"] = None  # measured on the training split below
     return out

@@ -93,7 +93,7 @@ class CifarResNet(nn.Module):
 
 def torchvision_cifar_resnet(variant: str, num_classes: int = 10, in_channels: int = 3) -> nn.Module:
     """torchvision ResNet-18/50 with a 3×3 stride-1 stem and no max-pool (the usual CIFAR adaptation)."""
-    import torchvision
+    import torchvision  # lazy: about a second to import, and only these two models need it
 
     model = getattr(torchvision.models, variant)(weights=None, num_classes=num_classes)
     model.conv1 = nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False)

@@ -17,12 +17,14 @@ import torch.nn as nn
 
 from vita_cli.core.errors import UserError
 from vita_cli.models import dubin, manifest
+from vita_cli.models.cifar_resnet import CifarResNet, torchvision_cifar_resnet
+from vita_cli.models.small_cnn import SmallCNN
+from vita_cli.models.vgg import VGG
+from vita_cli.models.wide_resnet import WideResNet
 
 
 def _cifar_resnet(depth):
     def build(num_classes=10, in_channels=3, shortcut="A", width=16):
-        from vita_cli.models.cifar_resnet import CifarResNet
-
         return CifarResNet(depth, num_classes, in_channels, shortcut=shortcut, width=width)
 
     build.__doc__ = f"CIFAR ResNet-{depth} (option A or B shortcuts)"
@@ -31,8 +33,6 @@ def _cifar_resnet(depth):
 
 def _tv_cifar(variant):
     def build(num_classes=10, in_channels=3):
-        from vita_cli.models.cifar_resnet import torchvision_cifar_resnet
-
         return torchvision_cifar_resnet(variant, num_classes, in_channels)
 
     build.__doc__ = f"torchvision {variant} with a 3×3 stem and no max-pool"
@@ -41,22 +41,16 @@ def _tv_cifar(variant):
 
 def _small_cnn(num_classes=10, in_channels=1, width=32, dropout=0.0):
     """small 4-conv CNN"""
-    from vita_cli.models.small_cnn import SmallCNN
-
     return SmallCNN(num_classes, in_channels, width=width, dropout=dropout)
 
 
 def _vgg16_bn(num_classes=10, in_channels=3):
     """VGG-16 with batch norm, 32×32 head"""
-    from vita_cli.models.vgg import VGG
-
     return VGG(None, num_classes, in_channels)
 
 
 def _wrn(depth, widen):
     def build(num_classes=10, in_channels=3, dropout=0.0):
-        from vita_cli.models.wide_resnet import WideResNet
-
         return WideResNet(depth, widen, num_classes, in_channels, dropout=dropout)
 
     build.__doc__ = f"WideResNet-{depth}-{widen}"
@@ -102,7 +96,7 @@ def _builder(name: str) -> Callable[..., nn.Module]:
 
 
 def _torchvision_builder(tv_name: str):
-    import torchvision
+    import torchvision  # lazy: about a second to import, and only torchvision:NAME models need it
 
     known = torchvision.models.list_models(module=torchvision.models)
     if tv_name not in known:

@@ -86,9 +86,9 @@ def sync_buffers(model: torch.nn.Module) -> None:
 def wrap_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     if not is_distributed():
         return model
-    from torch.nn.parallel import DistributedDataParallel
-
-    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    return torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None
+    )
 
 
 def shard_loader(loader: DataLoader, seed: int = 0) -> DataLoader:

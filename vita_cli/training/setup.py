@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from vita_cli.core.errors import UserError
+from vita_cli.core.flops import count_macs
 from vita_cli.core.recipe import apply_overrides, from_dict
 from vita_cli.data import DataConfig, load_data, make_loader
 from vita_cli.models import build_model, load_model, load_state_into
@@ -64,11 +65,7 @@ def input_shape(bundle) -> tuple[int, int, int, int]:
 
 
 def macs(model: nn.Module, bundle, masks=None, sparse: bool = False) -> int | None:
-    """MACs at the data's input size (None when the FLOPs counter is unavailable)."""
-    try:
-        from vita_cli.core.flops import count_macs
-    except ImportError:
-        return None
+    """MACs at the data's input size."""
     with torch.no_grad():
         report = count_macs(model, input_shape(bundle), masks=masks, sparse=sparse)
     return int(getattr(report, "total_macs", report))
