@@ -212,7 +212,7 @@ def trace(module: nn.Module) -> fx.GraphModule:
 
 
 def _shape_prop(gm: fx.GraphModule, example: torch.Tensor) -> None:
-    from torch.fx.passes.shape_prop import ShapeProp
+    from torch.fx.passes.shape_prop import ShapeProp  # lazy: torch.fx.passes is slow to import
 
     with torch.no_grad():
         ShapeProp(gm).propagate(example)

@@ -13,7 +13,7 @@ from vita_cli.core.plots import new_figure, save_figure
 def plot_polarization(snapshots: list[torch.Tensor], path: str | Path, tau: float = 1e-3) -> Path:
     """Left: histograms of all gate values at the first, middle and last epoch; right: every epoch's
     histogram as a column (log counts), so unimodal → bimodal is visible at a glance."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy, like vita_cli.core.plots: pyplot is slow to import
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
     bins = np.linspace(0, 1, 41)

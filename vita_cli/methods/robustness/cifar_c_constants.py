@@ -16,7 +16,9 @@ What is and is not reproduced:
 - Sizes other than 32 px scale the size-dependent parts (elastic, frost crop scale, fog map size).
 
 Each function takes a uint8 H×W×3 array and returns float H×W×3 in [0, 255]; randomness comes from
-numpy's global generator, which the caller seeds.
+numpy's global generator, which the caller seeds. The image libraries (imagecorruptions, scikit-image,
+OpenCV, scipy.ndimage, PIL) are imported inside the functions that use them: they take seconds to
+load and only the generation of a corrupted set needs them.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ stored back as one channel (ITU-R 601 luma), so the files match the data set's c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -84,7 +85,7 @@ def corrupt_batch(
     """Corrupt uint8 N×H×W×C images; same shape and channel count back. Deterministic given ``seed``."""
     check_request([name], [severity], constants)
     check_images(images)
-    from imagecorruptions import corrupt
+    from imagecorruptions import corrupt  # lazy: it pulls scikit-image, OpenCV and numba (seconds)
 
     from vita_cli.methods.robustness.cifar_c_constants import cifar_corrupt
 
@@ -201,8 +202,6 @@ def generate_corrupted(
     check_images(images)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    import hashlib
-
     digest = hashlib.sha256(
         np.ascontiguousarray(images).tobytes() + np.asarray(labels, np.int64).tobytes()
     ).hexdigest()[:16]

@@ -25,7 +25,7 @@ def qr_size(version: int) -> int:
 
 def make_qr(payload: str, version: int = QR_VERSION, ecc: str = "H") -> tuple[np.ndarray, int]:
     """The module array of ``payload`` as a QR code of exactly ``version``; returns (modules, mask pattern)."""
-    import segno
+    import segno  # lazy: only signing and verification draw QR codes, not `vita --help`
 
     ecc = ecc.upper()
     if ecc not in ECC_LEVELS:
@@ -97,7 +97,7 @@ def render_modules(modules: np.ndarray, quiet_zone: int = 4, pixels_per_module: 
 
 def decode_modules(modules: np.ndarray) -> str | None:
     """Scan the rendered module array with zxing-cpp; the decoded text, or None when unreadable."""
-    import zxingcpp
+    import zxingcpp  # lazy: the native decoder loads only when a code is scanned
 
     image = render_modules(modules)
     results = zxingcpp.read_barcodes(

@@ -192,7 +192,12 @@ def validate_fields(data: dict, path: Path) -> None:
         return float(value)
 
     def integer(field: str, value, lo: int, hi: int | None = None) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < lo
+            or (hi is not None and value > hi)
+        ):
             span = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
             raise bad(field, f"must be an integer {span}, got {value!r}")
         return value
@@ -226,7 +231,9 @@ def validate_fields(data: dict, path: Path) -> None:
     if qr.get("ecc") not in ("L", "M", "Q", "H"):
         raise bad("white_box.qr.ecc", f"must be one of L, M, Q, H, got {qr.get('ecc')!r}")
     if qr.get("polarity") not in ("dark-connected", "light-connected"):
-        raise bad("white_box.qr.polarity", f"must be dark-connected or light-connected, got {qr.get('polarity')!r}")
+        raise bad(
+            "white_box.qr.polarity", f"must be dark-connected or light-connected, got {qr.get('polarity')!r}"
+        )
     if "mask_pattern" in qr:
         integer("white_box.qr.mask_pattern", qr["mask_pattern"], 0, 7)
     size = 17 + 4 * version

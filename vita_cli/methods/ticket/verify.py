@@ -156,7 +156,7 @@ def overlap_evidence(
 
 def binomial_p_value(correct: int, total: int, chance: float) -> float:
     """P(X >= correct) for X ~ Binomial(total, chance)."""
-    from scipy.stats import binom
+    from scipy.stats import binom  # lazy: scipy.stats takes about a second to import
 
     if correct <= 0:
         return 1.0
