@@ -12,7 +12,7 @@ from vita_cli.methods.twostream.space import Space
 class DataConfig:
     """Where the clips are, how `data` renders them, how they are sampled."""
 
-    root: str = "data/search-twostream/actions"
+    root: str = "runs/search-twostream-data/actions"
     set: Literal["actions", "order"] = "actions"  # what `vita search-twostream data` renders
     train_per_class: int = 40
     val_per_class: int = 12
