@@ -7,6 +7,8 @@ import torch
 import torchvision
 
 TINY = ("--recipe", "prune/gdp-tiny", "--device", "cpu", "--quiet")
+# fewer images and steps for the resume tests: they check what is skipped, not accuracy
+SHORT = ("train.max_steps_per_epoch=2", "data.train_subset=128", "data.val_size=64", "data.test_subset=64")
 
 
 def _one_line_error(r, code=2):
@@ -119,7 +121,7 @@ def test_resume_skips_the_stages_a_stopped_run_finished(vita, tmp_path, monkeypa
     from vita_cli.models import load_model
 
     out = tmp_path / "run"
-    job = ("prune", "--method", "gdp", *TINY, "--out", out, "gdp.baselines=[l1,uniform]")
+    job = ("prune", "--method", "gdp", *TINY, "--out", out, "gdp.baselines=[l1,uniform]", *SHORT)
     real_baseline, real_train = engine.run_baseline, engine.train_plain
 
     def stop_at_uniform(kind, *args, **kwargs):
@@ -177,7 +179,7 @@ def test_resume_continues_a_gdp_arm_stopped_after_its_gate_phase(vita, tmp_path,
     from vita_cli.methods.gdp import engine
 
     out = tmp_path / "run"
-    job = ("prune", "--method", "gdp", *TINY, "--out", out, "gdp.baselines=[]")
+    job = ("prune", "--method", "gdp", *TINY, "--out", out, "gdp.baselines=[]", *SHORT)
     real_finalize, real_fit = engine.finalize, engine.fit
 
     def stop_before_folding(*args, **kwargs):
