@@ -25,7 +25,7 @@ from rich.console import Console
 
 from vita_cli.core.context import RunContext
 from vita_cli.core.device import resolve_device
-from vita_cli.core.errors import UserError, VitaError
+from vita_cli.core.errors import VitaError
 from vita_cli.core.progress import SILENT, ConsoleReporter
 from vita_cli.core.recipe import dump_yaml, load_recipe
 from vita_cli.core.rundir import RunDir, _jsonable, default_run_dir
@@ -259,11 +259,3 @@ def run_guarded(session: Session, body: Callable[[], Any]) -> None:
 def is_main_rank() -> bool:
     """False in the worker processes of a torchrun launch (RANK > 0): they neither print nor write."""
     return os.environ.get("RANK", "0") in ("", "0")
-
-
-def check_range(name: str, value: float, low: float, high: float, inclusive: bool = False) -> float:
-    ok = low <= value <= high if inclusive else low < value < high
-    if not ok:
-        bounds = f"[{low}, {high}]" if inclusive else f"({low}, {high})"
-        raise UserError(f"{name} must lie in {bounds}, got {value}")
-    return value
