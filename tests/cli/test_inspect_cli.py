@@ -39,7 +39,11 @@ def test_inspect_json_reports_sparsity_macs_masks(vita, checkpoint):
 def test_inspect_state_dict_needs_arch(vita, checkpoint, tmp_path):
     _, model = checkpoint
     torch.save(model.state_dict(), tmp_path / "plain.pt")
-    r = vita("inspect", tmp_path / "plain.pt", "--json")
+    r = vita("inspect", tmp_path / "plain.pt", "--json")  # no --arch: inferred from the tensors
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["arch"]["name"] == "resnet20"
+    torch.save({"w": torch.zeros(2, 2)}, tmp_path / "odd.pt")
+    r = vita("inspect", tmp_path / "odd.pt", "--json")
     assert r.exit_code == 2 and "--arch" in r.stderr and "Traceback" not in r.stderr
     r = vita("inspect", tmp_path / "plain.pt", "--arch", "resnet20", "--input-size", "1x64x64", "--json")
     assert r.exit_code == 0, r.stderr

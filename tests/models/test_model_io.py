@@ -56,8 +56,11 @@ def test_state_dict_with_arch_infers_dims(tmp_path, model):
 
 def test_no_arch_and_wrong_arch(tmp_path, model):
     torch.save(model.state_dict(), tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")  # no --arch: read off the tensor names and shapes
+    assert loaded.arch["name"] == "resnet20" and loaded.inferred_arch
+    torch.save({"w": torch.zeros(3, 3)}, tmp_path / "odd.pt")
     with pytest.raises(UserError) as err:
-        load_model(tmp_path / "m.pt")
+        load_model(tmp_path / "odd.pt")
     assert "pass --arch NAME" in err.value.hint
     with pytest.raises(UserError, match="does not match the architecture"):
         load_model(tmp_path / "m.pt", "resnet32")

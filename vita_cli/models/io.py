@@ -2,7 +2,8 @@
 
 * vita checkpoint: ``.safetensors`` whose metadata holds ``arch`` (a :func:`build_model` spec); masks
   are bool tensors stored under ``mask::<parameter name>``.
-* plain ``state_dict`` (``.pt``/``.pth``/``.bin``), read with ``weights_only=True``; needs ``--arch``.
+* plain ``state_dict`` (``.pt``/``.pth``/``.bin``), read with ``weights_only=True``; the architecture
+  is inferred from the tensor names and shapes (:mod:`vita_cli.models.infer`) unless ``--arch`` names it.
 * ``torch.nn.utils.prune`` layout: ``<m>.weight_orig`` + ``<m>.weight_mask``; loaded as
   ``weight = orig * mask`` with the mask kept as a bool mask.
 * a whole pickled module: only with ``trust_pickle=True``, since unpickling runs arbitrary code.
@@ -18,8 +19,9 @@ import torch
 import torch.nn as nn
 
 from vita_cli.core.checkpoint import load_checkpoint, load_torch_state, save_checkpoint
-from vita_cli.core.errors import UserError
-from vita_cli.models.registry import MODEL_NAMES, build_model
+from vita_cli.core.errors import UserError, require_regular_file
+from vita_cli.models.infer import infer_arch
+from vita_cli.models.registry import build_model
 
 MASK_PREFIX = "mask::"
 _PRUNE_SUFFIXES = ("_orig", "_mask")
@@ -33,6 +35,7 @@ class LoadedModel:
     masks: dict[str, torch.Tensor] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     source_format: str = "vita"  # vita | state_dict | prune | pickle
+    inferred_arch: bool = False  # the architecture was read off the tensors, not named
 
 
 # ------------------------------------------------------------------------------------------ saving
@@ -132,7 +135,12 @@ def infer_dims(state: dict[str, torch.Tensor]) -> dict[str, int]:
 
 def load_state_into(model: nn.Module, state: dict[str, torch.Tensor], source: str = "the file") -> None:
     """Strict load with messages that name the tensor and the expected and found shapes."""
-    own = model.state_dict()
+    check_state_fits(model.state_dict(), state, source)
+    model.load_state_dict({k: v for k, v in state.items()}, strict=False)
+
+
+def check_state_fits(own: dict[str, torch.Tensor], state: dict[str, torch.Tensor], source: str) -> None:
+    """A UserError naming the first missing, unexpected or wrongly shaped tensor."""
     missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in own]
     if missing or unexpected:
@@ -149,7 +157,29 @@ def load_state_into(model: nn.Module, state: dict[str, torch.Tensor], source: st
                 f"{source} has {tuple(value.shape)}",
                 "check --arch NAME and the number of classes / input channels",
             )
-    model.load_state_dict({k: v for k, v in state.items()}, strict=False)
+
+
+MAX_PARAMETERS = 4_000_000_000  # 16 GB of float32: any larger "architecture" is a bad file
+
+
+def planned_state(arch: dict) -> dict[str, torch.Tensor] | None:
+    """The state dict ``arch`` would have, built on the meta device (allocates nothing), after checking
+    its size; None for models rebuilt from a manifest (their shapes are checked after the real build)."""
+    base = {k: v for k, v in arch.items() if k != "rebuild"}
+    try:
+        with torch.device("meta"):
+            model = build_model(base)
+    except NotImplementedError:  # a builder that computes with real tensors: checked after the real build
+        return None
+    except RuntimeError as exc:  # e.g. "Storage size calculation overflowed"
+        raise UserError(f"cannot build architecture {base}: {str(exc).splitlines()[0]}") from exc
+    size = sum(t.numel() for t in model.state_dict().values())
+    if size > MAX_PARAMETERS:
+        raise UserError(
+            f"architecture {base} would hold {size:,} parameters (more than {MAX_PARAMETERS:,})",
+            "the file's metadata is wrong or not from vita",
+        )
+    return None if "rebuild" in arch else model.state_dict()
 
 
 def _check_masks(model: nn.Module, masks: dict[str, torch.Tensor], source: str) -> None:
@@ -224,6 +254,10 @@ def load_model(
 ) -> LoadedModel:
     """Read any supported model file and return the built model, its arch spec, masks and metadata."""
     path = Path(path)
+    for name, value in (("--num-classes", num_classes), ("--in-channels", in_channels)):
+        if value is not None and not 1 <= int(value) <= 1_000_000:
+            raise UserError(f"{name} must be a positive count, got {value}")
+    require_regular_file(path, "model file")
     meta: dict[str, Any] = {}
     if path.suffix == ".safetensors":
         ckpt = load_checkpoint(path)
@@ -247,13 +281,12 @@ def load_model(
         masks = {**prune_masks, **masks}
 
     arch = meta.get("arch") if isinstance(meta.get("arch"), dict) else None
-    if arch_name and (arch is None or arch.get("name") != arch_name):
+    named = bool(arch_name and (arch is None or arch.get("name") != arch_name))
+    if named:
         arch = {"name": arch_name}
-    if arch is None:
-        raise UserError(
-            f"{path} does not say which architecture it holds",
-            f"pass --arch NAME, one of: {', '.join(MODEL_NAMES)}",
-        )
+    inferred = arch is None
+    if inferred:
+        arch = infer_arch(state, source=str(path))
     arch = dict(arch)
     dims = infer_dims(state)
     if num_classes is not None:
@@ -263,7 +296,21 @@ def load_model(
     for key in ("num_classes", "in_channels"):
         if key not in arch and key in dims:
             arch[key] = dims[key]
+    # check the shapes before allocating anything: a file claiming width 1e12 must not start a 36 TB build
+    expected = planned_state(arch)
+    if expected is not None:
+        try:
+            check_state_fits(expected, state, str(path))
+        except UserError as mismatch:
+            if not named:
+                raise
+            # --arch NAME without its options (small_cnn width 8): read the options off the tensors
+            try:
+                found = infer_arch(state, only=arch_name, source=str(path))
+            except UserError:
+                raise mismatch from None
+            arch = {**found, **{k: arch[k] for k in ("num_classes", "in_channels") if k in arch}}
     model = build_model(arch)
     load_state_into(model, state, source=str(path))
     _check_masks(model, masks, str(path))
-    return LoadedModel(model, arch, masks, meta, fmt)
+    return LoadedModel(model, arch, masks, meta, fmt, inferred_arch=inferred)

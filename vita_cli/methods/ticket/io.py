@@ -12,7 +12,8 @@ from vita_cli.core.checkpoint import load_checkpoint
 from vita_cli.core.errors import UserError
 from vita_cli.data import DataConfig
 from vita_cli.models import build_model, load_model, load_state_into, merge_prune_layout, split_masks
-from vita_cli.models.io import read_torch_file
+from vita_cli.models.infer import infer_arch
+from vita_cli.models.io import planned_state, read_torch_file
 
 REWIND_PREFIX = "rewind::"
 
@@ -149,8 +150,12 @@ def load_suspect(
         arch = dict(fallback_arch)
     model, error = None, None
     if arch is None:
-        error = "the file does not name its architecture (pass --arch NAME)"
-    else:
+        try:
+            arch = infer_arch(state, source=str(path))
+        except UserError as exc:
+            error = f"the file does not name its architecture and it cannot be inferred: {exc.one_line()}"
+    if arch is not None:
+        planned_state(arch)  # metadata claiming an absurd size is bad input, not a 36 TB allocation
         try:
             model = build_model(arch)
             load_state_into(model, state, source=str(path))
