@@ -9,6 +9,7 @@ table of schemas is ``vita_cli.schemas.RECIPE_SCHEMAS`` (core knows no method).
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -194,14 +195,19 @@ def _coerce(tp, value, key: str):
             return value
         raise UserError(f"recipe key {key}: expected an integer, got {value!r}")
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+            number = float(value)
+        elif isinstance(value, str):
             try:
-                return float(value)  # YAML 1.1 reads "1e-3" as a string
+                number = float(value)  # YAML 1.1 reads "1e-3" as a string
             except ValueError:
                 pass
-        raise UserError(f"recipe key {key}: expected a number, got {value!r}")
+        if number is None:
+            raise UserError(f"recipe key {key}: expected a number, got {value!r}")
+        if not math.isfinite(number):  # nan or inf would train on NaN or loop forever
+            raise UserError(f"recipe key {key}: expected a finite number, got {value!r}")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -71,6 +71,20 @@ def macs(model: nn.Module, bundle, masks=None, sparse: bool = False) -> int | No
     return int(getattr(report, "total_macs", report))
 
 
+def match_model_channels(data_cfg, arch: dict, overrides: list[str] | None = None, log=None):
+    """The data brought to the model's input channels (its first layer), unless ``data.channels`` is
+    overridden: grey images are replicated to 3 channels for an RGB model, with a log line."""
+    want = arch.get("in_channels")
+    if any(o.startswith("data.channels=") for o in overrides or []) or want not in (1, 3):
+        return data_cfg
+    if want == data_cfg.channels:
+        return data_cfg
+    if log is not None:
+        how = "replicated to 3 channels" if want == 3 else "converted to 1 grey channel"
+        log(f"the model's first layer takes {want} input channel(s): {data_cfg.name} images {how}")
+    return replace(data_cfg, channels=want)
+
+
 def data_config_for(loaded, overrides: list[str] | None = None):
     """The data a saved model was trained on (its recipe's data section), with ``data.key=value`` overrides."""
     meta = loaded.meta or {}
@@ -84,5 +98,10 @@ def data_config_for(loaded, overrides: list[str] | None = None):
                 f"override {item!r} is not a data.key=value setting", "evaluate only takes data.* overrides"
             )
     data = apply_overrides(base, overrides)["data"]
-    data = {k: v for k, v in data.items() if k in DataConfig.__dataclass_fields__}
+    fields = DataConfig.__dataclass_fields__
+    for item in overrides or []:  # the file's own keys from other vita versions are dropped, the user's are not
+        key = item.split("=", 1)[0][len("data.") :]
+        if key.split(".")[0] not in fields:
+            raise UserError(f"unknown recipe key data.{key}", f"valid keys in data: {', '.join(sorted(fields))}")
+    data = {k: v for k, v in data.items() if k in fields}
     return from_dict(DataConfig, data, "data")

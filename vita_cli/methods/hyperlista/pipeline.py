@@ -120,6 +120,8 @@ def run_eval(
 ) -> HyperlistaResult:
     """Tune (or read ``params``) HyperLISTA, train the listed learned baselines, NMSE per layer on the test
     set: nmse.png, nmse.csv and results.json (into ``folder``, default the run folder)."""
+    if params is not None:
+        experiment.load_params(params)  # a bad file is reported before any work or log line
     problem, ops = _problem(recipe, ctx, problem_file)
     folder = Path(folder) if folder is not None else ctx.run_dir.path
     folder.mkdir(parents=True, exist_ok=True)
@@ -150,6 +152,8 @@ def run_compare(
 ) -> HyperlistaResult:
     """Tune/train on the recipe's distribution, then final-layer NMSE under test-time ``shifts``
     (default: the recipe's compare.shift)."""
+    if params is not None:
+        experiment.load_params(params)  # a bad file is reported before any work or log line
     problem, ops = _problem(recipe, ctx, None)
     shifts = list(shifts) if shifts else [recipe.compare.shift]
     methods = recipe.compare.methods

@@ -96,6 +96,27 @@ class AttackSection:
             raise ValueError(
                 f"attack.strengths has unknown attack {unknown[0]!r}; known: {', '.join(sorted(known))}"
             )
+        for attack, values in self.strengths.items():
+            check_strengths(attack, values)
+
+
+# Valid strengths of each attack: fractions of weights / probabilities, or counts (epochs, paths).
+STRENGTH_RANGES = {
+    "prune": (0.0, 1.0, "a fraction of live weights in [0, 1]"),
+    "random-prune": (0.0, 1.0, "a fraction of live weights in [0, 1]"),
+    "add-connections": (0.0, 1.0, "a probability in [0, 1]"),
+    "finetune": (0.0, 1000.0, "a number of epochs in [0, 1000]"),
+    "forge": (0.0, 1000.0, "a number of epochs in [0, 1000]"),
+    "paths": (0.0, 1.0e7, "a number of paths >= 0"),
+}
+
+
+def check_strengths(attack: str, values) -> None:
+    """ValueError naming the attack when a strength is out of its range."""
+    lo, hi, what = STRENGTH_RANGES[attack]
+    for v in values:
+        if not lo <= float(v) <= hi:
+            raise ValueError(f"attack strength {v:g} for {attack} must be {what}")
 
 
 @dataclass

@@ -37,7 +37,7 @@ def make_qr(payload: str, version: int = QR_VERSION, ecc: str = "H") -> tuple[np
     except Exception as exc:  # segno raises DataOverflowError for payloads that do not fit
         raise UserError(
             f"payload of {len(payload.encode())} bytes does not fit a version-{version} QR code at ECC {ecc}",
-            "use a shorter payload (≤ 24 bytes at version 3, ECC H) or a lower --ecc",
+            "use a shorter payload (≤ 24 bytes at version 3, ECC H), or a lower error correction (sign.ecc=L) or a larger code (sign.qr_version=4)",
         ) from exc
     modules = np.array(code.matrix, dtype=bool)
     return modules, int(code.mask)
