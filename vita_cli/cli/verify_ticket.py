@@ -57,20 +57,18 @@ def register(app):
 
 
 def render(console, result: dict) -> None:
-    table = Table("check", "value", "threshold", "passed", "role", title=f"ownership of {result['suspect']}")
+    table = Table(
+        "check", "value", "threshold", "passed", "effect on the verdict", title=f"ownership of {result['suspect']}"
+    )
     for e in result["evidence"]:
         extra = f" (BER {e['bit_error_rate']:.3f})" if "bit_error_rate" in e else ""
-        table.add_row(
-            e["check"],
-            e["value"] + extra,
-            e["threshold"],
-            "yes" if e["passed"] else "no",
-            "decides" if e["decisive"] else "supports",
-        )
+        table.add_row(e["check"], e["value"] + extra, e["threshold"], "yes" if e["passed"] else "no", e["effect"])
     console.print(table)
+    console.print(f"rule: {result['rule']}")
     for note in result["notes"]:
         console.print(f"note: {note}")
     if result.get("mask_source"):
         console.print(f"masks: {result['mask_source']}")
-    word = "[bold green]VERIFIED[/]" if result["verified"] else "[bold red]NOT VERIFIED[/]"
+    by = f" (by {' and '.join(result['decided_by'])})" if result["decided_by"] else " (no check proves ownership)"
+    word = ("[bold green]VERIFIED[/]" if result["verified"] else "[bold red]NOT VERIFIED[/]") + by
     console.print(f"verdict: {word}")

@@ -17,11 +17,11 @@ from vita_cli.core.plots import new_figure, save_figure
 from vita_cli.data import load_data
 from vita_cli.methods.ticket.attacks import Evaluator
 from vita_cli.methods.ticket.attacks import run_attack as attack_curve
-from vita_cli.methods.ticket.config import TicketRecipe
+from vita_cli.methods.ticket.config import TicketRecipe, check_strengths
 from vita_cli.methods.ticket.engine import make_loaders
 from vita_cli.methods.ticket.fragility import run_fragility
 from vita_cli.methods.ticket.io import data_config, load_suspect, load_ticket
-from vita_cli.methods.ticket.qr import render_modules
+from vita_cli.methods.ticket.qr import make_qr, render_modules
 from vita_cli.methods.ticket.sign import sign_ticket
 from vita_cli.methods.ticket.signature import read_signature, write_signature
 from vita_cli.methods.ticket.verify import check_host_layer, normalizer, verify
@@ -68,6 +68,11 @@ def run_sign(
         raise UserError(
             f"{ticket} has no masks: it is not a ticket", "prune it first (vita prune --method imp)"
         )
+    # inputs checked before the first log line and any file: the payload fits, the host layer exists
+    make_qr(payload, recipe.sign.qr_version, recipe.sign.ecc)
+    layer = recipe.sign.layer
+    if layer is not None and layer not in t.masks:
+        raise UserError(f"layer {layer!r} has no mask", f"masked layers: {', '.join(t.masks) or 'none'}")
     ctx.log(f"ticket {ticket} ({t.source_format}), rewind point: {t.rewind_source}")
     bundle = load_data(data_config(recipe.data, t.arch), seed=ctx.seed)
     loaders = make_loaders(bundle, recipe.data.batch_size, seed=ctx.seed)
@@ -83,6 +88,13 @@ def run_sign(
         ctx.device,
         ctx.reporter,
     )
+    learned = result.metrics.get("signed_trigger_acc")
+    needed = 100.0 * recipe.sign.thresholds.trigger_accuracy_min
+    if learned is not None and learned < needed:
+        ctx.log(
+            f"warning: the signed model gets {learned:.0f}% of its trigger set (the check needs {needed:.0f}%): "
+            "this signature's trigger check will not prove ownership, the QR alone decides"
+        )
     run = ctx.run_dir
     sig_path = signature or run / "sig.json"
     model_path = signed or run / "signed.safetensors"
@@ -178,6 +190,10 @@ def run_attack(
     """One attack curve (``strengths``; default: the recipe's for ``attack``): removal/ambiguity attacks on a
     signed ticket, or ``paths`` (Scheme-1 weighted-path removal). Writes curves.json and curves.png."""
     strengths = list(strengths) if strengths else list(recipe.attack.strengths.get(attack, []))
+    try:
+        check_strengths(attack, strengths)
+    except ValueError as exc:
+        raise UserError(f"--strength: {exc}") from None
     sig = read_signature(signature) if signature else None
     t = load_ticket(model_path, arch or (sig.data.get("arch", {}).get("name") if sig else None), rewind)
     if not t.masks:

@@ -12,7 +12,8 @@ Decision rules (thresholds are stored in ``sig.json``):
 * **Trigger set** (black-box, Scheme 3): verified iff accuracy ≥ ``trigger_accuracy_min`` and the
   binomial tail probability of that many hits at chance 1/K is below ``p_value_max``.
 
-Ownership is verified when the QR or the trigger-set check passes (each a low-false-positive test).
+Ownership is verified when the QR or the trigger-set check passes (each a low-false-positive test):
+:data:`RULE`, printed with every verdict; each evidence row says what it did to the verdict.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ DEFAULT_THRESHOLDS = {
     # reference only: zxing-cpp stops decoding v3-H codes near 4 % random data-module flips
     "qr_ber_reference": 0.03,
 }
+
+
+RULE = (
+    "verified when the QR at the key decodes to the owner's payload, or when the trigger set passes "
+    "(accuracy and p-value thresholds); either alone decides; mask overlap only supports"
+)
 
 
 @dataclass
@@ -179,12 +186,23 @@ def trigger_evidence(correct: int, total: int, num_classes: int, thresholds: dic
 
 
 def verdict(evidence: list[Evidence]) -> dict:
+    """Apply :data:`RULE`; every row gets ``effect``, the words the table prints for it."""
     if not evidence:
         raise UserError("nothing to verify: the signature has neither a white-box nor a black-box part")
-    return {
-        "verified": any(e.passed and e.decisive for e in evidence),
-        "evidence": [e.as_dict() for e in evidence],
-    }
+    deciders = [e.check for e in evidence if e.passed and e.decisive]
+    verified = bool(deciders)
+    rows = []
+    for e in evidence:
+        if not e.decisive:
+            effect = "supporting only (never decides)"
+        elif e.passed:
+            effect = "decides: verified"
+        elif verified:
+            effect = "not needed (another check verified)"
+        else:
+            effect = "no proof from this check"
+        rows.append({**e.as_dict(), "effect": effect})
+    return {"verified": verified, "rule": RULE, "decided_by": deciders, "evidence": rows}
 
 
 def normalizer(black_box: dict):
