@@ -80,9 +80,10 @@ def register(app):
             extra.append(f"sparsity={sparsity}")
         if flops_target is not None:
             extra.append(f"gdp.flops_target={flops_target}")
-        rec = session.recipe(
-            recipe or DEFAULT_RECIPES.get(method or "imp", "prune/imp-default"), extra, imp.PruneRecipe
-        )
+        default = DEFAULT_RECIPES.get(method or "imp", "prune/imp-default")
+        if method == "gdp" and model is not None:
+            default = "prune/gdp-quick"  # a model the user brings: minutes on a CPU, L1 baseline beside it
+        rec = session.recipe(recipe or default, extra, imp.PruneRecipe)
         ctx = session.context(resume=resume)
         inputs = dict(arch=arch, trust_pickle=trust_pickle, overrides=overrides)
         if rec.method == "gdp":
@@ -160,3 +161,9 @@ def render_gdp(console, r: gdp.GdpResult) -> None:
         f"{'=' if c['macs_match'] else '≠'} hooks {c['macs_counted']:,}\n"
         f"compact model: {r.output}"
     )
+    if not c.get("within_target", True):
+        console.print(
+            f"[bold yellow]FLOPs target {r.flops_target:g} NOT reached[/]: the gates kept "
+            f"{r.arms[0]['flops_ratio']:.3f} of the dense FLOPs and forcing stops at gdp.force_floor "
+            "(no layer that cannot vanish is cut below it); raise gdp.epochs or lam_start, or accept this ratio"
+        )

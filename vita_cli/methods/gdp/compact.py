@@ -16,6 +16,8 @@ base model, so compact models load without pickle.
 
 from __future__ import annotations
 
+import math
+
 import copy
 
 import torch
@@ -40,19 +42,29 @@ def harden(
     tau: float,
     target_macs: float | None = None,
     priority: dict[int, torch.Tensor] | None = None,
+    floor: float | None = None,
 ) -> tuple[dict[int, torch.Tensor], dict]:
     """On/off per gate: on iff g > τ; spaces that cannot vanish keep their best channel; then, if the
     hard FLOPs still exceed ``target_macs``, switch off the gates of lowest priority per MAC saved
-    (priority defaults to the gate value) and report how many were forced."""
+    (priority defaults to the gate value) and report how many were forced.
+
+    ``floor``: forcing never leaves a space that cannot vanish with fewer than ``ceil(floor · size)``
+    channels (nor fewer than the gates kept); when that stops it short of the target, the info says
+    ``target_reached: False`` instead of raising. ``None``: force down to one channel, or raise."""
     priority = priority or values
     on = {s: (v > tau).clone() for s, v in values.items()}
     removable = graph.removable_spaces()
+    keep_min = {
+        s: max(1, min(int(m.sum()), math.ceil(floor * m.numel()))) if floor is not None else 1
+        for s, m in on.items()
+    }
     forced_on = 0
     for s in on:
         if s not in removable and not bool(on[s].any()):
             on[s][int(torch.argmax(priority[s]))] = True
             forced_on += 1
     forced_off = 0
+    reached = True
     if target_macs is not None:
         while True:
             plan = resolve_keep(graph, on)
@@ -63,11 +75,14 @@ def harden(
             cands = []  # (score, space, channel)
             for s, mask in on.items():
                 n_on = int(mask.sum())
-                if n_on == 0 or (n_on == 1 and s not in removable) or costs[s] <= 0:
+                if n_on == 0 or (n_on <= keep_min[s] and s not in removable) or costs[s] <= 0:
                     continue
                 idx = mask.nonzero().flatten()
                 scores = priority[s][idx].float() / costs[s]
                 cands += [(float(sc), s, int(i)) for sc, i in zip(scores, idx, strict=False)]
+            if not cands and floor is not None:
+                reached = False
+                break
             if not cands:
                 raise UserError(
                     f"cannot reach the FLOPs target: {macs} MACs remain with one channel per layer",
@@ -79,15 +94,15 @@ def harden(
             budget, taken = 0.5 * (macs - target_macs), {}
             for _, s, i in cands:
                 left = int(on[s].sum()) - taken.get(s, 0)
-                if left <= 1 and s not in removable:
-                    continue  # never empty a space that must keep a channel
+                if left <= keep_min[s] and s not in removable:
+                    continue  # never empty a space that must keep its channels
                 on[s][i] = False
                 taken[s] = taken.get(s, 0) + 1
                 forced_off += 1
                 budget -= costs[s]
                 if budget <= 0:
                     break
-    return on, {"forced_off": forced_off, "forced_on": forced_on}
+    return on, {"forced_off": forced_off, "forced_on": forced_on, "target_reached": reached}
 
 
 # ---------------------------------------------------------------- fold + remove

@@ -56,6 +56,10 @@ class GdpConfig:
     price: Literal["channel", "space"] = "channel"
     gate_clamp: float | None = 1.0  # |x| ≤ this after every step (no runaway gates that can never close)
     tau: float = 1e-3  # g ≤ τ ⇒ gate off
+    # forcing the FLOPs target after the gate phase never leaves a layer that cannot vanish (a stem, a
+    # residual stream) with fewer than this fraction of its channels; below it the target is reported
+    # as not reached instead of cutting the network to one channel
+    force_floor: float = 0.25
     polarized_tol: float = 0.0  # stop when the fraction of gates in (τ, 0.5) is at most this
     baselines: list[str] = field(default_factory=list)  # any of l1, slimming, uniform
     slimming_l1: float = 1e-4  # network slimming: L1 strength on BN scales during its sparsity phase
@@ -86,6 +90,8 @@ class GdpConfig:
             raise ValueError("gdp.gate_lr must be > 0 or null")
         if not 0 < self.tau < 0.5:
             raise ValueError(f"gdp.tau must lie in (0, 0.5), got {self.tau}")
+        if not 0 <= self.force_floor <= 1:
+            raise ValueError(f"gdp.force_floor must lie in [0, 1], got {self.force_floor}")
         if not 0 <= self.polarized_tol < 1:
             raise ValueError("gdp.polarized_tol must lie in [0, 1)")
         unknown = [b for b in self.baselines if b not in BASELINES]

@@ -206,7 +206,7 @@ def finalize(
 ) -> Compacted:
     """Threshold (forcing the FLOPs target if needed), fold + remove, and verify exactness and MACs."""
     dense = dense_macs(graph)
-    on, forced = harden(graph, bank.values(), cfg.tau, cfg.flops_target * dense)
+    on, forced = harden(graph, bank.values(), cfg.tau, cfg.flops_target * dense, floor=cfg.force_floor)
     bank.switch_off(on)
     plan = resolve_keep(graph, on)
     gates = bank.values()

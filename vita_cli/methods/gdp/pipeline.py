@@ -29,9 +29,10 @@ from vita_cli.methods.gdp.graph import build_channel_graph
 from vita_cli.methods.gdp.plots import plot_accuracy_vs_flops, plot_polarization
 from vita_cli.methods.imp import PruneRecipe
 from vita_cli.models import build_model, load_model, save_model
+from vita_cli.models.infer import describe_arch
 from vita_cli.models.manifest import manifest_spec
 from vita_cli.training import evaluate
-from vita_cli.training.setup import arch_spec, build_loaders, data_config_for
+from vita_cli.training.setup import arch_spec, build_loaders, data_config_for, match_model_channels
 
 
 @dataclass
@@ -129,8 +130,12 @@ def _run(ctx, model_path, loaded, rec, cfg, arch, overrides, stages):
     data_over = [o for o in overrides or [] if o.startswith("data.")]
     if loaded is not None and (loaded.meta.get("data") or (loaded.meta.get("recipe") or {}).get("data")):
         data_cfg = data_config_for(loaded, data_over)
+    elif loaded is not None:  # a file that does not say its data: the recipe's, at the model's channels
+        data_cfg = match_model_channels(rec.data, loaded.arch, data_over, ctx.log)
     else:
         data_cfg = rec.data
+    if loaded is not None and loaded.inferred_arch:
+        ctx.log(f"architecture read off the tensors of {model_path}: {describe_arch(loaded.arch)}")
     loaders = build_loaders(data_cfg, seed=ctx.seed)
     bundle = loaders.bundle
     scratch_epochs = 0
@@ -180,11 +185,11 @@ def _run(ctx, model_path, loaded, rec, cfg, arch, overrides, stages):
 
     run_dir = ctx.run_dir
     out_path = run_dir / "compact.safetensors"
-    gates_path = run_dir / "gate_values.pt"
+    gates_path = run_dir / "gate_values.safetensors"  # tensors only: nothing to unpickle on --resume
     if stages.done("gdp.json") and out_path.is_file() and gates_path.is_file():
         saved = stages.read_json("gdp.json")
         arm = engine.Arm(model=load_model(out_path).model, **saved["arm"])
-        history, snapshots = saved["history"], list(torch.load(gates_path))
+        history, snapshots = saved["history"], list(load_file(gates_path)["gates"])
         checks = arm.extra
         ctx.log(f"resume: GDP arm from {out_path}")
     else:
@@ -209,7 +214,7 @@ def _run(ctx, model_path, loaded, rec, cfg, arch, overrides, stages):
             "test_acc": arm.test_acc,
         }
         out_path = save_model(out_path, arm.model, out_arch, meta=meta)
-        torch.save(torch.stack(snapshots), gates_path)
+        save_file({"gates": torch.stack(snapshots).contiguous()}, gates_path)
         stages.write_json("gdp.json", {"arm": _arm_record(arm), "history": history})
     arms = [arm]
     for kind in cfg.baselines:
