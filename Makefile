@@ -46,7 +46,6 @@ venv: $(VENV)/.installed
 
 demo: system-deps venv
 	$(VITA) demo --out runs/demo
-	@echo "report: runs/demo/report.md"
 
 test: system-deps venv
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)

@@ -64,6 +64,16 @@ def atomic_write(path: str | Path, write) -> Path:
     return path
 
 
+def remove_stale_tmp(path: str | Path) -> list[Path]:
+    """Delete the ``.<name>.*.tmp`` files a killed :func:`atomic_write` of ``path`` left behind (call it
+    when resuming a run that one process owns); returns what was removed."""
+    path = Path(path)
+    stale = sorted(path.parent.glob(f".{path.name}.*.tmp")) if path.parent.is_dir() else []
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
+
+
 def save_checkpoint(
     path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any] | None = None
 ) -> Path:

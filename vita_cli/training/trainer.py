@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vita_cli.core.checkpoint import atomic_write
+from vita_cli.core.checkpoint import atomic_write, remove_stale_tmp
 from vita_cli.core.device import autocast, grad_scaler
 from vita_cli.core.errors import UserError
 from vita_cli.core.progress import SILENT, Reporter
@@ -135,6 +135,8 @@ def resolve_resume(resume: str | Path | None, checkpoint_dir: str | Path | None)
     A path: that file (or ``<dir>/last.pt``), which must exist."""
     if resume is None or resume is False:
         return None
+    if checkpoint_dir is not None:  # a write killed mid-way left a temporary file: the resumed run owns it
+        remove_stale_tmp(Path(checkpoint_dir) / CHECKPOINT_NAME)
     if str(resume) == "auto":
         if checkpoint_dir is None:
             return None
