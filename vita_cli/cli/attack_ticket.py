@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import ArchOpt, Overrides, Session, recipe_option, verb_command
+from vita_cli.cli.common import ArchOpt, Overrides, Session, TrustPickleOpt, recipe_option, verb_command
 from vita_cli.core.errors import UserError
 from vita_cli.methods import ticket
 
@@ -57,6 +57,7 @@ def register(app):
         arch: ArchOpt = None,
         recipe: Annotated[str, recipe_option()] = "ticket/default",
         overrides: Overrides = None,
+        trust_pickle: TrustPickleOpt = False,
         session: Session = None,
     ):
         cfg = session.recipe(recipe, overrides, ticket.TicketRecipe)
@@ -69,6 +70,7 @@ def register(app):
             signature=signature,
             rewind=rewind,
             arch=arch,
+            trust_pickle=trust_pickle,
         ).to_dict()
         session.emit(result, lambda console: render(console, result))
 

@@ -73,7 +73,9 @@ class Session:
     def __post_init__(self):
         # stderr for everything but the result, so `--json` output can be piped
         self.console = Console(stderr=True, quiet=self.quiet or not is_main_rank(), soft_wrap=True)
-        self.out_console = Console(file=sys.stdout) if not self.json_output else None
+        # off a terminal rich would cut tables at 80 columns ("15,549,4…"): print them at full width
+        wide = None if sys.stdout.isatty() else 240
+        self.out_console = Console(file=sys.stdout, width=wide) if not self.json_output else None
         self.reporter = ConsoleReporter(self.console, quiet=self.quiet) if is_main_rank() else SILENT
 
     @property
@@ -182,6 +184,17 @@ _COMMON = [
 ]
 
 
+def _hide_bool_metavar(annotation) -> None:
+    """Flags need no value: show ``--json`` in help, not ``--json <bool>``."""
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return
+    base, *meta = typing.get_args(annotation)
+    if base is bool:
+        for info in meta:
+            if isinstance(info, typer.models.OptionInfo) and info.metavar is None:
+                info.metavar = ""
+
+
 def verb_command(verb: str):
     """Decorator: add the common options and run the function inside a :class:`Session`."""
 
@@ -201,6 +214,8 @@ def verb_command(verb: str):
         ]
         # keep variadic positional arguments (overrides) last among positionals
         new_sig = sig.replace(parameters=params + extra)
+        for p in params + extra:
+            _hide_bool_metavar(p.annotation)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Session, verb_command
+from vita_cli.cli.common import Session, TrustPickleOpt, verb_command
 from vita_cli.core.errors import UserError
 from vita_cli.methods import robustness
 
@@ -112,6 +112,7 @@ def register(app):
             str | None, typer.Option(help="Architecture name for plain state-dict files.")
         ] = None,
         batch_size: Annotated[int, typer.Option(help="Evaluation batch size.")] = 256,
+        trust_pickle: TrustPickleOpt = False,
         session: Session = None,
     ):
         cfg = robustness.RobustEvalConfig(
@@ -129,5 +130,5 @@ def register(app):
             channels=channels,
             image_size=image_size,
         )
-        result = robustness.run(cfg, model, session.context()).to_dict()
+        result = robustness.run(cfg, model, session.context(), trust_pickle=trust_pickle).to_dict()
         session.emit(result, lambda console: render_table(result, console))

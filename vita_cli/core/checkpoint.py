@@ -147,6 +147,16 @@ def load_torch_state(path: str | Path) -> dict[str, torch.Tensor]:
     """A ``.pt``/``.pth`` state dict, loaded with ``weights_only=True`` (no arbitrary code)."""
     path = Path(path)
     try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise UserError(f"cannot read model file {path}: {exc.strerror}") from exc
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):  # torch.save zip, or legacy pickle
+        raise UserError(
+            f"{path} is not a torch.save file (neither a zip archive nor a pickle)",
+            "pass a .safetensors written by vita, or a state dict saved with torch.save",
+        )
+    try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for bad pickles
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -25,6 +25,7 @@ def parse_input_size(text: str) -> tuple[int, int, int]:
 
 
 def default_input_size(loaded: LoadedModel) -> tuple[int, int, int]:
+    """``meta["input_size"]``, else the channels and the stored data's ``image_size`` (else 32×32)."""
     stored = loaded.meta.get("input_size")
     if isinstance(stored, (list, tuple)) and len(stored) in (3, 4):
         return tuple(int(v) for v in stored[-3:])  # type: ignore[return-value]
@@ -32,7 +33,10 @@ def default_input_size(loaded: LoadedModel) -> tuple[int, int, int]:
     if channels is None:
         first_conv = next((p for p in loaded.model.parameters() if p.ndim == 4), None)
         channels = int(first_conv.shape[1]) if first_conv is not None else 3
-    return (int(channels), 32, 32)
+    data = loaded.meta.get("data") or (loaded.meta.get("recipe") or {}).get("data") or {}
+    size = data.get("image_size") if isinstance(data, dict) else None
+    side = int(size) if isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= 4096 else 32
+    return (int(channels), side, side)  # the size the model was trained at, when its file says it
 
 
 def summarize(

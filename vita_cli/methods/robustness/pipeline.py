@@ -89,10 +89,15 @@ def _data_config(cfg: RobustEvalConfig, loaded, n_test) -> DataConfig:
 
 
 def run(
-    cfg: RobustEvalConfig, model_path: Path, ctx: RunContext, out_dir: Path | None = None
+    cfg: RobustEvalConfig,
+    model_path: Path,
+    ctx: RunContext,
+    out_dir: Path | None = None,
+    trust_pickle: bool = False,
 ) -> RobustResult:
-    """Score ``model_path`` (and ``cfg.baseline``) under corruption; files go to ``out_dir`` or ``ctx.run_dir``."""
-    loaded = load_model(model_path, arch_name=cfg.arch)
+    """Score ``model_path`` (and ``cfg.baseline``) under corruption; files go to ``out_dir`` or ``ctx.run_dir``.
+    ``trust_pickle``: the model file may hold pickled objects (runs their code)."""
+    loaded = load_model(model_path, arch_name=cfg.arch, trust_pickle=trust_pickle)
     external = (
         C.open_corrupted(cfg.corruptions_dir, cfg.corruptions) if cfg.corruptions_dir is not None else None
     )

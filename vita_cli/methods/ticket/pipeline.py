@@ -186,6 +186,7 @@ def run_attack(
     signature: Path | None = None,
     rewind: Path | None = None,
     arch: str | None = None,
+    trust_pickle: bool = False,
 ) -> TicketResult:
     """One attack curve (``strengths``; default: the recipe's for ``attack``): removal/ambiguity attacks on a
     signed ticket, or ``paths`` (Scheme-1 weighted-path removal). Writes curves.json and curves.png."""
@@ -195,7 +196,9 @@ def run_attack(
     except ValueError as exc:
         raise UserError(f"--strength: {exc}") from None
     sig = read_signature(signature) if signature else None
-    t = load_ticket(model_path, arch or (sig.data.get("arch", {}).get("name") if sig else None), rewind)
+    t = load_ticket(
+        model_path, arch or (sig.data.get("arch", {}).get("name") if sig else None), rewind, trust_pickle
+    )
     if not t.masks:
         raise UserError(f"{model_path} has no masks: it is not a ticket")
     if sig is not None and sig.white_box:
