@@ -106,7 +106,7 @@ def _rows_table(result: dict) -> Table:
 @verb_command("dsee tune")
 def tune_cmd(
     overrides: Overrides = None,
-    recipe: RecipeOpt = "dsee/default",
+    recipe: RecipeOpt = "dsee/default-v2",
     model: ModelOpt = None,
     data: DataOpt = None,
     method: Annotated[Method | None, typer.Option("--method", help="Arm (replaces method).")] = None,
@@ -164,7 +164,7 @@ def eval_cmd(
             "--data", help="A labelled file (every row is scored) or a built-in set (its test split)."
         ),
     ] = ...,
-    recipe: RecipeOpt = "dsee/default",
+    recipe: RecipeOpt = "dsee/default-v2",
     session: Session = None,
 ):
     from vita_cli.methods.dsee import pipeline
