@@ -42,7 +42,18 @@ def run_one(name: str, folder: Path, tiny: bool, threads: int) -> dict:
     path = folder / f"{name}.pt"
     torch.save(model.state_dict(), path)
     out = folder / f"run-{name}"
-    cmd = [sys.executable, "-m", "vita_cli", "prune", "--method", "gdp", str(path), "--out", str(out), "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vita_cli",
+        "prune",
+        "--method",
+        "gdp",
+        str(path),
+        "--out",
+        str(out),
+        "--json",
+    ]
     cmd += TINY if tiny else []
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
     start = time.perf_counter()

@@ -58,6 +58,11 @@ def test_readme_example_runs_as_written(command, workdir):
     argv, expected = _split(command)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "vita_cli", *argv[1:]], cwd=workdir, capture_output=True, text=True, env=env, timeout=900
+        [sys.executable, "-m", "vita_cli", *argv[1:]],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
     assert proc.returncode == expected, f"{command}\nexit {proc.returncode}\n{proc.stderr[-1500:]}"

@@ -35,7 +35,14 @@ def test_vita_models_are_found_with_their_options(arch):
 
 @pytest.mark.parametrize(
     "name,num_classes",
-    [("resnet18", 10), ("resnet34", 10), ("resnet50", 10), ("mobilenet_v2", 10), ("vgg16", 10), ("squeezenet1_1", 7)],
+    [
+        ("resnet18", 10),
+        ("resnet34", 10),
+        ("resnet50", 10),
+        ("mobilenet_v2", 10),
+        ("vgg16", 10),
+        ("squeezenet1_1", 7),
+    ],
 )
 def test_torchvision_models_are_found(name, num_classes):
     with torch.device("meta"):
@@ -61,7 +68,9 @@ def test_only_restricts_the_search_but_still_reads_options():
 def test_several_matches_are_listed(monkeypatch):
     # dropout changes no tensor: a state dict cannot tell these two apart
     monkeypatch.setattr(
-        infer, "_vita_candidates", lambda shapes: [{"name": "small_cnn"}, {"name": "small_cnn", "dropout": 0.5}]
+        infer,
+        "_vita_candidates",
+        lambda shapes: [{"name": "small_cnn"}, {"name": "small_cnn", "dropout": 0.5}],
     )
     state = _state({"name": "small_cnn", "num_classes": 10, "in_channels": 1})
     with pytest.raises(UserError, match=r"several architectures: small_cnn, small_cnn\(dropout=0.5\)") as exc:

@@ -208,9 +208,7 @@ def infer_arch(state: dict, only: str | None = None, source: str = "the file") -
         return matches[0]
     if matches:
         names = ", ".join(describe_arch(m) for m in matches)
-        raise UserError(
-            f"{source} matches several architectures: {names}", "pass --arch NAME to choose one"
-        )
+        raise UserError(f"{source} matches several architectures: {names}", "pass --arch NAME to choose one")
     near = f"; closest: {closest[1]}" if closest else ""
     if only is not None:
         raise UserError(

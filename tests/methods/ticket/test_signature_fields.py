@@ -22,8 +22,17 @@ def sig(tmp_path):
             "payload": "owner",
             "qr": {"version": 3, "ecc": "H", "mask_pattern": 0, "polarity": "dark-connected"},
         },
-        "thresholds": {"jaccard_min": 0.5, "kernel_floor": 0.0, "trigger_accuracy_min": 0.5, "p_value_max": 1e-6},
-        "black_box": {"file": "sig.triggers.safetensors", "num_classes": 10, "normalization": {"mean": [0.5], "std": [0.25]}},
+        "thresholds": {
+            "jaccard_min": 0.5,
+            "kernel_floor": 0.0,
+            "trigger_accuracy_min": 0.5,
+            "p_value_max": 1e-6,
+        },
+        "black_box": {
+            "file": "sig.triggers.safetensors",
+            "num_classes": 10,
+            "normalization": {"mean": [0.5], "std": [0.25]},
+        },
     }
     return write_signature(tmp_path / "sig.json", body, masks, None)
 
@@ -47,7 +56,10 @@ def test_a_signature_as_written_reads(sig):
         ("white_box.row", lambda d: d["white_box"].__setitem__("row", 4)),  # 4 + 29 > 32
         ("white_box.col", lambda d: d["white_box"].__setitem__("col", -5)),
         ("white_box.col", lambda d: d["white_box"].__setitem__("col", 1.5)),
-        ("thresholds.trigger_accuracy_min", lambda d: d["thresholds"].__setitem__("trigger_accuracy_min", "high")),
+        (
+            "thresholds.trigger_accuracy_min",
+            lambda d: d["thresholds"].__setitem__("trigger_accuracy_min", "high"),
+        ),
         ("thresholds.kernel_floor", lambda d: d["thresholds"].__setitem__("kernel_floor", math.nan)),
         ("thresholds.p_value_max", lambda d: d["thresholds"].__setitem__("p_value_max", 2)),
         ("thresholds.jaccard_min", lambda d: d["thresholds"].__setitem__("jaccard_min", True)),

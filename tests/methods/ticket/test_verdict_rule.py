@@ -11,7 +11,9 @@ def _row(check, passed, decisive=True):
     return Evidence(check, "v", "t", passed, decisive=decisive)
 
 
-@pytest.mark.parametrize("qr,trigger,overlap", list(itertools.product([True, False, None], [True, False, None], [True, False])))
+@pytest.mark.parametrize(
+    "qr,trigger,overlap", list(itertools.product([True, False, None], [True, False, None], [True, False]))
+)
 def test_rule_table_and_verdict_agree(qr, trigger, overlap):
     rows = []
     if qr is not None:

@@ -16,9 +16,8 @@ base model, so compact models load without pickle.
 
 from __future__ import annotations
 
-import math
-
 import copy
+import math
 
 import torch
 import torch.nn as nn
