@@ -12,10 +12,21 @@ from typing import Annotated
 
 import typer
 
-from vita_cli.cli import augmax_train, complete_font, dsee, gdp_demo, hyperlista, predict_pose, search_twostream, sign_ticket, ticket_flow, train, tts_lifelong
+from vita_cli.cli import (
+    augmax_train,
+    complete_font,
+    dsee,
+    gdp_demo,
+    hyperlista,
+    predict_pose,
+    search_twostream,
+    sign_ticket,
+    ticket_flow,
+    train,
+    tts_lifelong,
+)
 from vita_cli.cli.common import Session, verb_command
 from vita_cli.core.errors import UserError
-
 
 # The demo sections of `vita demo`, in report order. A new method adds its demo here.
 DEMOS: dict[str, tuple[str, object]] = {
@@ -24,12 +35,12 @@ DEMOS: dict[str, tuple[str, object]] = {
     "gdp_demo": gdp_demo.DEMO,
     "hyperlista": hyperlista.DEMO,
     "dsee": dsee.DEMO,
-    "search_twostream": search_twostream.DEMO,
     "sign_ticket": sign_ticket.DEMO,
     "ticket_flow": ticket_flow.DEMO,
     "train": train.DEMO,
     "tts_lifelong": tts_lifelong.DEMO,
     "predict_pose": predict_pose.DEMO,
+    "search_twostream": search_twostream.DEMO,
 }
 
 
