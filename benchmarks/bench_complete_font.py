@@ -68,15 +68,25 @@ def main() -> None:
             refs = rng.random((k, size, size)).astype(np.float32)
             reps = args.repeats if size <= 64 else min(args.repeats, 3)  # 128 px: seconds per call
             tg, tb = _time(graph, refs, ends, reps), _time(base, refs, ends, reps)
-            rows.append({"setup": label, "k": k, "graph_s": tg, "img2img_s": tb, "ratio": tg / tb,
-                         "graph_params_M": sum(p.numel() for p in graph.parameters()) / 1e6,
-                         "img2img_params_M": sum(p.numel() for p in base.parameters()) / 1e6})
+            rows.append(
+                {
+                    "setup": label,
+                    "k": k,
+                    "graph_s": tg,
+                    "img2img_s": tb,
+                    "ratio": tg / tb,
+                    "graph_params_M": sum(p.numel() for p in graph.parameters()) / 1e6,
+                    "img2img_params_M": sum(p.numel() for p in base.parameters()) / 1e6,
+                }
+            )
     print(f"\n26 glyphs from k references on the CPU ({args.threads} threads), median of {args.repeats}\n")
     print("| setup | k | graph cycle (s) | img2img (s) | ratio | ≤ 1 s |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         ok = "yes" if max(r["graph_s"], r["img2img_s"]) <= 1.0 else "no"
-        print(f"| {r['setup']} | {r['k']} | {r['graph_s']:.3f} | {r['img2img_s']:.3f} | {r['ratio']:.2f} | {ok} |")
+        print(
+            f"| {r['setup']} | {r['k']} | {r['graph_s']:.3f} | {r['img2img_s']:.3f} | {r['ratio']:.2f} | {ok} |"
+        )
     out = Path("runs/bench/complete-font.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=1))

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import torch
 
-from vita_cli.schemas import load_any_recipe
 from vita_cli.methods.hyperlista import classic, experiment
 from vita_cli.methods.hyperlista.hyper import (
     HyperConstants,
@@ -31,6 +30,7 @@ from vita_cli.methods.hyperlista.hyper import (
     nmse_db,
     score_points,
 )
+from vita_cli.schemas import load_any_recipe
 
 
 def main() -> None:

@@ -37,8 +37,10 @@ def main():
     g = torch.Generator().manual_seed(0)
 
     def clips(n):
-        return ClipSet(torch.randint(0, 256, (n, d.frames, d.size, d.size, 3), generator=g, dtype=torch.uint8),
-                       torch.arange(n) % classes)
+        return ClipSet(
+            torch.randint(0, 256, (n, d.frames, d.size, d.size, 3), generator=g, dtype=torch.uint8),
+            torch.arange(n) % classes,
+        )
 
     train, val = clips(d.train_per_class * classes), clips(d.val_per_class * classes)
     data = Dataset([str(i) for i in range(classes)], train, val, val, None, d.frames, d.size)
@@ -59,15 +61,20 @@ def main():
     local_s = time.perf_counter() - start
     one, one_s = score_on_ranks(net, data, space, archs, calib, 1)
     many, many_s = score_on_ranks(net, data, space, archs, calib, args.ranks)
-    print(json.dumps({
-        "recipe": args.recipe,
-        "candidates": len(archs),
-        "evals_per_s_in_process": round(len(archs) / local_s, 2),
-        "evals_per_s_1_rank": round(len(archs) / one_s, 2),
-        f"evals_per_s_{args.ranks}_ranks": round(len(archs) / many_s, 2),
-        f"speedup_{args.ranks}_over_1": round(one_s / many_s, 2),
-        "same_scores": many == one == local,
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "recipe": args.recipe,
+                "candidates": len(archs),
+                "evals_per_s_in_process": round(len(archs) / local_s, 2),
+                "evals_per_s_1_rank": round(len(archs) / one_s, 2),
+                f"evals_per_s_{args.ranks}_ranks": round(len(archs) / many_s, 2),
+                f"speedup_{args.ranks}_over_1": round(one_s / many_s, 2),
+                "same_scores": many == one == local,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

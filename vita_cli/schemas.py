@@ -14,10 +14,10 @@ from vita_cli.methods.augmax.config import AugMaxRecipe
 from vita_cli.methods.dsee.config import DseeRecipe
 from vita_cli.methods.font_graph.config import CompleteFontRecipe
 from vita_cli.methods.hyperlista.config import HyperlistaRecipe
-from vita_cli.methods.ticket.config import TicketRecipe
-from vita_cli.methods.ticket_flow.config import TicketFlowRecipe
 from vita_cli.methods.imp.config import PruneRecipe
 from vita_cli.methods.predict_pose.config import PosePredRecipe
+from vita_cli.methods.ticket.config import TicketRecipe
+from vita_cli.methods.ticket_flow.config import TicketFlowRecipe
 from vita_cli.methods.tts_lifelong.config import TTSLifelongRecipe
 from vita_cli.methods.twostream.config import TwoStreamRecipe
 from vita_cli.training.config import TrainRecipe

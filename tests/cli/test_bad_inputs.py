@@ -94,7 +94,12 @@ def _write_signatures(root: Path, model, masks: dict, arch: dict) -> None:
             "payload": "acme",
             "qr": {"version": 3, "size": 29, "ecc": "H", "mask_pattern": 0, "polarity": "dark-connected"},
         },
-        "thresholds": {"jaccard_min": 0.5, "kernel_floor": 0.0, "trigger_accuracy_min": 0.5, "p_value_max": 1e-6},
+        "thresholds": {
+            "jaccard_min": 0.5,
+            "kernel_floor": 0.0,
+            "trigger_accuracy_min": 0.5,
+            "p_value_max": 1e-6,
+        },
         "mask": {"layers": {n: list(m.shape) for n, m in masks.items()}},
     }
     good = write_signature(root / "sig.json", body, masks, None)
@@ -195,9 +200,18 @@ CASES += [
     ("export:output-is-dir", ["export", "good.safetensors", "-o", "existing-dir"]),
     ("hyperlista:n-huge", ["hyperlista", "eval", "--recipe", "hyperlista/tiny", "problem.n=1e20"]),
     ("hyperlista:params-missing", ["hyperlista", "eval", "--params", "missing.json"]),
-    ("attack-ticket:strength-negative", ["attack-ticket", "good.safetensors", "--attack", "prune", "--strength", "-1"]),
-    ("attack-ticket:strength-5", ["attack-ticket", "good.safetensors", "--attack", "prune", "--strength", "5"]),
-    ("attack-ticket:strength-text", ["attack-ticket", "good.safetensors", "--attack", "prune", "--strength", "a,b"]),
+    (
+        "attack-ticket:strength-negative",
+        ["attack-ticket", "good.safetensors", "--attack", "prune", "--strength", "-1"],
+    ),
+    (
+        "attack-ticket:strength-5",
+        ["attack-ticket", "good.safetensors", "--attack", "prune", "--strength", "5"],
+    ),
+    (
+        "attack-ticket:strength-text",
+        ["attack-ticket", "good.safetensors", "--attack", "prune", "--strength", "a,b"],
+    ),
     ("prune:sparsity-1", ["prune", "good.safetensors", "--method", "magnitude", "--sparsity", "1"]),
     ("prune:sparsity-negative", ["prune", "good.safetensors", "--method", "magnitude", "--sparsity", "-0.5"]),
     ("prune:flops-target-0", ["prune", "good.safetensors", "--method", "gdp", "--flops-target", "0"]),
@@ -207,22 +221,46 @@ CASES += [
     ("prune:arch-mismatch", ["prune", "good.pt", "--method", "magnitude", "--arch", "resnet20"]),
     ("sign-ticket:payload-too-long", ["sign-ticket", "good.safetensors", "--payload", "x" * 200]),
     ("sign-ticket:bad-offset", ["sign-ticket", "good.safetensors", "--payload", "a", "--offset", "x,y"]),
-    ("sign-ticket:unknown-layer", ["sign-ticket", "good.safetensors", "--payload", "a", "--layer", "nope.weight"]),
+    (
+        "sign-ticket:unknown-layer",
+        ["sign-ticket", "good.safetensors", "--payload", "a", "--layer", "nope.weight"],
+    ),
     ("device:unknown", ["evaluate", "good.safetensors", "--device", "tpu"]),
     # signatures: checksummed but semantically wrong, edited, not JSON, missing
     ("verify:sig-missing", ["verify-ticket", "good.safetensors", "--signature", "nope.json"]),
     ("verify:sig-not-json", ["verify-ticket", "good.safetensors", "--signature", "sig-not-json.json"]),
     ("verify:sig-edited", ["verify-ticket", "good.safetensors", "--signature", "sig-edited.json"]),
     ("verify:sig-row-huge", ["verify-ticket", "good.safetensors", "--signature", "sig-row-huge.json"]),
-    ("verify:sig-col-negative", ["verify-ticket", "good.safetensors", "--signature", "sig-row-negative.json"]),
-    ("verify:sig-threshold-text", ["verify-ticket", "good.safetensors", "--signature", "sig-threshold-text.json"]),
+    (
+        "verify:sig-col-negative",
+        ["verify-ticket", "good.safetensors", "--signature", "sig-row-negative.json"],
+    ),
+    (
+        "verify:sig-threshold-text",
+        ["verify-ticket", "good.safetensors", "--signature", "sig-threshold-text.json"],
+    ),
     ("verify:sig-floor-nan", ["verify-ticket", "good.safetensors", "--signature", "sig-floor-nan.json"]),
-    ("verify:sig-no-white-box", ["verify-ticket", "good.safetensors", "--signature", "sig-no-white-box.json"]),
-    ("verify:sig-black-box-no-file", ["verify-ticket", "good.safetensors", "--signature", "sig-black-box-no-file.json"]),
+    (
+        "verify:sig-no-white-box",
+        ["verify-ticket", "good.safetensors", "--signature", "sig-no-white-box.json"],
+    ),
+    (
+        "verify:sig-black-box-no-file",
+        ["verify-ticket", "good.safetensors", "--signature", "sig-black-box-no-file.json"],
+    ),
     ("verify:sig-layer-list", ["verify-ticket", "good.safetensors", "--signature", "sig-layer-list.json"]),
-    ("verify:kernel-floor-negative", ["verify-ticket", "good.safetensors", "--signature", "sig.json", "--kernel-floor", "-1"]),
-    ("verify:kernel-floor-nan", ["verify-ticket", "good.safetensors", "--signature", "sig.json", "--kernel-floor", "nan"]),
-    ("attack:sig-edited", ["attack-ticket", "good.safetensors", "--attack", "prune", "--signature", "sig-edited.json"]),
+    (
+        "verify:kernel-floor-negative",
+        ["verify-ticket", "good.safetensors", "--signature", "sig.json", "--kernel-floor", "-1"],
+    ),
+    (
+        "verify:kernel-floor-nan",
+        ["verify-ticket", "good.safetensors", "--signature", "sig.json", "--kernel-floor", "nan"],
+    ),
+    (
+        "attack:sig-edited",
+        ["attack-ticket", "good.safetensors", "--attack", "prune", "--signature", "sig-edited.json"],
+    ),
 ]
 
 

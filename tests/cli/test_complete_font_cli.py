@@ -20,7 +20,9 @@ CFG = ModelConfig(latent=16, width=8, hidden=16, node_dim=8, embed=8)
 def assets(tmp_path_factory):
     d = tmp_path_factory.mktemp("cf")
     torch.manual_seed(0)
-    templates = [Template(2, [40, 20]) if ch in "ODQ" else Template(1, [60]) for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+    templates = [
+        Template(2, [40, 20]) if ch in "ODQ" else Template(1, [60]) for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    ]
     run = d / "model"
     run.mkdir()
     for kind in ("graph", "img2img"):
@@ -47,8 +49,21 @@ def _one_error_line(result, *words):
 
 def test_complete_writes_sheet_graphs_and_a_font(vita, assets, tmp_path):
     out = tmp_path / "done"
-    r = vita("complete-font", "complete", "--model", assets["run"], "--font", assets["good"], "--refs", "A,H,O",
-             "--cache", assets["cache"], "--out", out, "--json")
+    r = vita(
+        "complete-font",
+        "complete",
+        "--model",
+        assets["run"],
+        "--font",
+        assets["good"],
+        "--refs",
+        "A,H,O",
+        "--cache",
+        assets["cache"],
+        "--out",
+        out,
+        "--json",
+    )
     assert r.exit_code == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["refs"] == "A,H,O" and res["arm"] == "graph" and len(res["svgs"]) == 26
@@ -58,13 +73,38 @@ def test_complete_writes_sheet_graphs_and_a_font(vita, assets, tmp_path):
 
     assert ord("Z") in TTFont(res["font_file"]).getBestCmap()
     # the baseline in the same verb, and the edit of one of the written graphs
-    r = vita("complete-font", "complete", "--model", assets["run"], "--font", assets["good"], "--refs", "B",
-             "--arm", "img2img", "--cache", assets["cache"], "--out", tmp_path / "base", "--json")
+    r = vita(
+        "complete-font",
+        "complete",
+        "--model",
+        assets["run"],
+        "--font",
+        assets["good"],
+        "--refs",
+        "B",
+        "--arm",
+        "img2img",
+        "--cache",
+        assets["cache"],
+        "--out",
+        tmp_path / "base",
+        "--json",
+    )
     assert r.exit_code == 0 and json.loads(r.stdout)["svgs"] == []
     svg = out / "graphs" / "O.svg"
     text = svg.read_text().replace('id="graph" d="M ', 'id="graph" d="M 20 20 L ', 1)  # move the first node
     (tmp_path / "O-edit.svg").write_text(text)
-    r = vita("complete-font", "edit", "--model", assets["run"], "--svg", tmp_path / "O-edit.svg", "--out", tmp_path / "ed", "--json")
+    r = vita(
+        "complete-font",
+        "edit",
+        "--model",
+        assets["run"],
+        "--svg",
+        tmp_path / "O-edit.svg",
+        "--out",
+        tmp_path / "ed",
+        "--json",
+    )
     assert r.exit_code == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["letter"] == "O" and 0 <= res["iou_edited"] <= 1 and res["iou_original"] is not None
@@ -76,15 +116,39 @@ def test_complete_from_images(vita, assets, tmp_path):
     g = read_font(assets["good"], 64)
     for i, ch in enumerate("AB"):
         Image.fromarray(255 - g.images[i]).save(tmp_path / f"{ch}.png")  # dark ink on white
-    r = vita("complete-font", "complete", "--model", assets["run"], "--images", f"{tmp_path / 'A.png'},{tmp_path / 'B.png'}",
-             "--refs", "A,B", "--out", tmp_path / "img", "--json")
+    r = vita(
+        "complete-font",
+        "complete",
+        "--model",
+        assets["run"],
+        "--images",
+        f"{tmp_path / 'A.png'},{tmp_path / 'B.png'}",
+        "--refs",
+        "A,B",
+        "--out",
+        tmp_path / "img",
+        "--json",
+    )
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["metrics"] is None
 
 
 def test_interpolate(vita, assets, tmp_path):
-    r = vita("complete-font", "interpolate", assets["good"], assets["other"], "--model", assets["run"], "--steps", "3",
-             "--cache", assets["cache"], "--out", tmp_path / "i", "--json")
+    r = vita(
+        "complete-font",
+        "interpolate",
+        assets["good"],
+        assets["other"],
+        "--model",
+        assets["run"],
+        "--steps",
+        "3",
+        "--cache",
+        assets["cache"],
+        "--out",
+        tmp_path / "i",
+        "--json",
+    )
     assert r.exit_code == 0, r.stderr
     res = json.loads(r.stdout)
     assert len(res["mean_ink"]) == 3 and (tmp_path / "i" / "interpolation.png").is_file()
@@ -103,7 +167,9 @@ def test_interpolate(vita, assets, tmp_path):
 def test_bad_complete_inputs_exit_2_and_write_nothing(vita, assets, tmp_path, case, args, words):
     out = tmp_path / case
     args = [a.format(**{k: str(v) for k, v in assets.items()}) for a in args]
-    r = vita("complete-font", "complete", "--model", assets["run"], *args, "--cache", assets["cache"], "--out", out)
+    r = vita(
+        "complete-font", "complete", "--model", assets["run"], *args, "--cache", assets["cache"], "--out", out
+    )
     _one_error_line(r, *words)
     assert not out.exists()
 
@@ -113,7 +179,10 @@ def test_bad_complete_inputs_exit_2_and_write_nothing(vita, assets, tmp_path, ca
     [
         ("<svg xmlns='http://www.w3.org/2000/svg'><circle r='4'/></svg>", ["not a glyph graph", "bad.svg"]),
         ("this is not svg", ["not a glyph graph", "bad.svg"]),
-        ("<svg xmlns='http://www.w3.org/2000/svg' data-letter='A'><path id='graph' d='M 1 1 A 5 5 0 0 1 9 9 Z'/></svg>", ["arcs"]),
+        (
+            "<svg xmlns='http://www.w3.org/2000/svg' data-letter='A'><path id='graph' d='M 1 1 A 5 5 0 0 1 9 9 Z'/></svg>",
+            ["arcs"],
+        ),
     ],
 )
 def test_svg_that_is_not_a_glyph_graph(vita, assets, tmp_path, content, words):
@@ -129,7 +198,9 @@ def test_prepare_and_bad_model(vita, assets, tmp_path):
     fonts.mkdir()
     for name in ("good", "other", "corrupt", "lower", "abc"):
         (fonts / assets[name].name).write_bytes(assets[name].read_bytes())
-    r = vita("complete-font", "prepare", fonts, "-r", "complete-font/tiny", "--out", tmp_path / "prep", "--json")
+    r = vita(
+        "complete-font", "prepare", fonts, "-r", "complete-font/tiny", "--out", tmp_path / "prep", "--json"
+    )
     assert r.exit_code == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["summary"]["fonts"] == 2 and len(res["skipped"]) == 3
@@ -137,8 +208,18 @@ def test_prepare_and_bad_model(vita, assets, tmp_path):
     r = vita("complete-font", "prepare", tmp_path / "nowhere", "--out", tmp_path / "p2")
     _one_error_line(r, "not found")
     assert not (tmp_path / "p2").exists()
-    r = vita("complete-font", "complete", "--model", tmp_path / "nomodel", "--font", assets["good"], "--refs", "A",
-             "--out", tmp_path / "c2")
+    r = vita(
+        "complete-font",
+        "complete",
+        "--model",
+        tmp_path / "nomodel",
+        "--font",
+        assets["good"],
+        "--refs",
+        "A",
+        "--out",
+        tmp_path / "c2",
+    )
     _one_error_line(r, "model not found")
 
 

@@ -5,11 +5,11 @@ import json
 import torch
 
 from vita_cli.methods.gdp.compact import compact_model, harden
-from vita_cli.models.manifest import manifest_spec
 from vita_cli.methods.gdp.flops import dense_macs, resolve_keep
 from vita_cli.methods.gdp.gates import GateBank
 from vita_cli.methods.gdp.graph import build_channel_graph
 from vita_cli.models import build_model, save_model
+from vita_cli.models.manifest import manifest_spec
 
 
 def _export(vita, model_file, tmp_path, *extra):

@@ -23,7 +23,11 @@ def clips(tmp_path):
 
 def _one_error_line(r):
     lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
-    return len(lines) >= 1 and lines[-1].startswith("error:") and sum(line.startswith("error:") for line in lines) == 1
+    return (
+        len(lines) >= 1
+        and lines[-1].startswith("error:")
+        and sum(line.startswith("error:") for line in lines) == 1
+    )
 
 
 def test_help_lists_actions(vita):
@@ -71,7 +75,16 @@ def test_architecture_with_unknown_operation(vita, clips, tmp_path):
 
 
 def test_bad_recipe_value_exit_2(vita, clips, tmp_path):
-    r = vita("search-twostream", "search", *TINY, "--data", clips, "--out", tmp_path / "run", "space.fusion=[none,mixer]")
+    r = vita(
+        "search-twostream",
+        "search",
+        *TINY,
+        "--data",
+        clips,
+        "--out",
+        tmp_path / "run",
+        "space.fusion=[none,mixer]",
+    )
     assert r.exit_code == 2 and "mixer" in r.stderr
 
 
@@ -87,24 +100,63 @@ def test_tiny_end_to_end(vita, tmp_path):
     result = json.loads(r.stdout)
     assert set(result["winners"]) == {"progressive", "joint", "random"}
     assert all(w["macs"] <= result["budget_macs"] for w in result["winners"].values())
-    assert (run / "pareto.png").stat().st_size > 5000 and (run / "supernet-progressive-attention.safetensors").is_file()
+    assert (run / "pareto.png").stat().st_size > 5000 and (
+        run / "supernet-progressive-attention.safetensors"
+    ).is_file()
     # resuming a finished run reuses the supernets and the search states: same winner
     r = vita("search-twostream", "search", *TINY, "--data", data, "--out", run, "--json", "--resume")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["winners"]["progressive"]["arch"] == result["winners"]["progressive"]["arch"]
-    r = vita("search-twostream", "train", *TINY, "--data", data, "--arch", run / "architecture.yaml",
-             "--out", tmp_path / "train", "--json")
+    r = vita(
+        "search-twostream",
+        "train",
+        *TINY,
+        "--data",
+        data,
+        "--arch",
+        run / "architecture.yaml",
+        "--out",
+        tmp_path / "train",
+        "--json",
+    )
     assert r.exit_code == 0, r.stderr
     trained = json.loads(r.stdout)
     assert trained["macs"] == result["winners"]["progressive"]["macs"]
-    r = vita("search-twostream", "eval", *TINY, "--data", data, "--checkpoint", tmp_path / "train" / "model.safetensors",
-             "--out", tmp_path / "eval", "--json")
+    r = vita(
+        "search-twostream",
+        "eval",
+        *TINY,
+        "--data",
+        data,
+        "--checkpoint",
+        tmp_path / "train" / "model.safetensors",
+        "--out",
+        tmp_path / "eval",
+        "--json",
+    )
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["rows"][0]["test_acc"] == pytest.approx(trained["test_acc"])
-    r = vita("search-twostream", "eval", *TINY, "--data", data, "--search-run", run, "--out", tmp_path / "study", "--json")
+    r = vita(
+        "search-twostream",
+        "eval",
+        *TINY,
+        "--data",
+        data,
+        "--search-run",
+        run,
+        "--out",
+        tmp_path / "study",
+        "--json",
+    )
     assert r.exit_code == 0, r.stderr
     study = json.loads(r.stdout)
-    assert {row["name"] for row in study["rows"]} == {"progressive", "joint", "random", "slowfast-mini", "x3d-mini"}
+    assert {row["name"] for row in study["rows"]} == {
+        "progressive",
+        "joint",
+        "random",
+        "slowfast-mini",
+        "x3d-mini",
+    }
     assert study["kendall"] is not None and -1 <= study["kendall"]["tau"] <= 1
 
 
@@ -119,11 +171,27 @@ def test_torchrun_two_ranks_search_equals_one_process(tmp_path):
     bin_dir = Path(sys.executable).parent
     data = tmp_path / "clips"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([bin_dir / "vita", "search-twostream", "data", *TINY, "--root", data, "-q"], check=True, env=env)
+    subprocess.run(
+        [bin_dir / "vita", "search-twostream", "data", *TINY, "--root", data, "-q"], check=True, env=env
+    )
     common = ["search-twostream", "search", *TINY, "--data", str(data), "-q", "--json", "search.kendall=0"]
-    subprocess.run([bin_dir / "torchrun", "--nproc_per_node=2", "-m", "vita_cli", *common, "--out", str(tmp_path / "two")],
-                   check=True, env=env, capture_output=True)
-    subprocess.run([bin_dir / "vita", *common, "--out", str(tmp_path / "one")], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [
+            bin_dir / "torchrun",
+            "--nproc_per_node=2",
+            "-m",
+            "vita_cli",
+            *common,
+            "--out",
+            str(tmp_path / "two"),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    subprocess.run(
+        [bin_dir / "vita", *common, "--out", str(tmp_path / "one")], check=True, env=env, capture_output=True
+    )
     one = json.loads((tmp_path / "one" / "candidates.json").read_text())
     two = json.loads((tmp_path / "two" / "candidates.json").read_text())
     assert json.loads((tmp_path / "two" / "result.json").read_text())["world_size"] == 2

@@ -8,7 +8,6 @@ from vita_cli.core.recipe import (
     apply_overrides,
     from_dict,
     list_recipes,
-    load_recipe,
     read_yaml,
     recipe_dir_of,
 )

@@ -93,6 +93,10 @@ def test_legacy_rebuild_paths_still_load():
     from vita_cli.models.dubin import DuBIN
 
     model = build_model(
-        {"name": "resnet20", "width": 4, "rebuild": {"fn": "vita_cli.methods.augmax.dubin:rebuild", "norm": "dubin"}}
+        {
+            "name": "resnet20",
+            "width": 4,
+            "rebuild": {"fn": "vita_cli.methods.augmax.dubin:rebuild", "norm": "dubin"},
+        }
     )
     assert any(isinstance(m, DuBIN) for m in model.modules())

@@ -56,7 +56,15 @@ def ddp_worker(rank: int, world: int, port: int, out_dir: str) -> None:
     masks = magnitude_prune(model, 0.5)
     train, val = loaders(seed=0)
     cfg = TrainConfig(epochs=2, lr=0.05, amp=False, max_steps_per_epoch=3)
-    result = fit(model, train, val, cfg, "cpu", callbacks=[MaskCallback(masks)], checkpoint_dir=os.path.join(out_dir, "ckpt"))
+    result = fit(
+        model,
+        train,
+        val,
+        cfg,
+        "cpu",
+        callbacks=[MaskCallback(masks)],
+        checkpoint_dir=os.path.join(out_dir, "ckpt"),
+    )
     torch.save(
         {"state": model.state_dict(), "history": result.history}, os.path.join(out_dir, f"rank{rank}.pt")
     )

@@ -61,6 +61,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+
 def _version(value: bool):
     if value:
         typer.echo(f"vita {__version__}")

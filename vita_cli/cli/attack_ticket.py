@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import ArchOpt, Overrides, Session, TrustPickleOpt, recipe_option, verb_command
+from vita_cli.cli.common import ArchOpt, Invocation, Overrides, TrustPickleOpt, recipe_option, verb_command
 from vita_cli.core.errors import UserError
 from vita_cli.methods import ticket
 
@@ -58,12 +58,12 @@ def register(app):
         recipe: Annotated[str, recipe_option()] = "ticket/default",
         overrides: Overrides = None,
         trust_pickle: TrustPickleOpt = False,
-        session: Session = None,
+        invocation: Invocation = None,
     ):
-        cfg = session.recipe(recipe, overrides, ticket.TicketRecipe)
+        cfg = invocation.recipe(recipe, overrides, ticket.TicketRecipe)
         result = ticket.run_attack(
             cfg,
-            session.context(),
+            invocation.context(),
             model_path,
             attack.value,
             strengths=_parse_strengths(strength) if strength else None,
@@ -72,7 +72,7 @@ def register(app):
             arch=arch,
             trust_pickle=trust_pickle,
         ).to_dict()
-        session.emit(result, lambda console: render(console, result))
+        invocation.emit(result, lambda console: render(console, result))
 
 
 def render(console, result: dict) -> None:

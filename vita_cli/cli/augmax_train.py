@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Overrides, Session, verb_command
+from vita_cli.cli.common import Invocation, Overrides, verb_command
 from vita_cli.core.recipe import load_recipe
 from vita_cli.methods import augmax, robustness
 from vita_cli.methods.augmax import AugMaxRecipe
@@ -49,16 +49,16 @@ def register(app):
         resume: Annotated[
             str | None, typer.Option(help="'auto' or a train/last.pt to continue from.")
         ] = None,
-        session: Session = None,
+        invocation: Invocation = None,
     ):
         extra = list(overrides or [])
         if method is not None:
             extra.append(f"method.name={method.value}")
         if norm is not None:
             extra.append(f"method.norm={norm.value}")
-        cfg = session.recipe(recipe, extra, AugMaxRecipe)
-        result = augmax.run(cfg, session.context(), resume)
-        session.emit(result.to_dict(), lambda console: render(console, result))
+        cfg = invocation.recipe(recipe, extra, AugMaxRecipe)
+        result = augmax.run(cfg, invocation.context(), resume)
+        invocation.emit(result.to_dict(), lambda console: render(console, result))
 
 
 def render(console, result: augmax.AugmaxTrainResult) -> None:
@@ -77,7 +77,7 @@ def render(console, result: augmax.AugmaxTrainResult) -> None:
     console.print(f"test accuracy {result.test_acc:.2f}%  model: {result.model}")
 
 
-def _demo(session: Session, folder) -> str:
+def _demo(invocation: Invocation, folder) -> str:
     """Standard vs AugMax-DuBIN on 512 Fashion-MNIST images (1 epoch), scored on 4 corruptions; ≲ 60 s."""
     folder = Path(folder)
     scoring = robustness.RobustEvalConfig(
@@ -94,7 +94,7 @@ def _demo(session: Session, folder) -> str:
             AugMaxRecipe,
             [f"method.name={method}", "data.train_subset=512", "data.batch_size=32"],
         )
-        ctx = session.context(out=folder / method)
+        ctx = invocation.context(out=folder / method)
         trained = augmax.run(recipe, ctx)
         result = robustness.run(scoring, Path(trained.model), ctx).to_dict()
         rows.append((recipe.method.label, result))

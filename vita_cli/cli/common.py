@@ -1,8 +1,8 @@
-"""What every verb shares: the global options, the run session, error handling and output.
+"""What every verb shares: the global options, the run invocation, error handling and output.
 
-A verb is a plain function with a ``session: Session`` parameter, decorated with
+A verb is a plain function with an ``invocation: Invocation`` parameter, decorated with
 :func:`verb_command`; the decorator adds ``--device --seed --out --json --quiet --verbose`` to
-its signature, builds the session and turns exceptions into one-line errors and exit codes
+its signature, builds the invocation and turns exceptions into one-line errors and exit codes
 (user mistakes 2, failures 1).
 """
 
@@ -54,7 +54,7 @@ def recipe_option():
 
 
 @dataclass
-class Session:
+class Invocation:
     verb: str
     device_spec: str = "auto"
     seed: int = 0
@@ -196,7 +196,7 @@ def _hide_bool_metavar(annotation) -> None:
 
 
 def verb_command(verb: str):
-    """Decorator: add the common options and run the function inside a :class:`Session`."""
+    """Decorator: add the common options and run the function inside a :class:`Invocation`."""
 
     def decorate(fn):
         sig = inspect.signature(fn)
@@ -206,7 +206,7 @@ def verb_command(verb: str):
         params = [
             p.replace(annotation=hints.get(p.name, p.annotation))
             for p in sig.parameters.values()
-            if p.name != "session"
+            if p.name != "invocation"
         ]
         extra = [
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
@@ -220,7 +220,7 @@ def verb_command(verb: str):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             common = {name: kwargs.pop(name) for name, _, _ in _COMMON}
-            session = Session(
+            invocation = Invocation(
                 verb=verb,
                 device_spec=common["device"],
                 seed=common["seed"],
@@ -229,7 +229,7 @@ def verb_command(verb: str):
                 quiet=common["quiet"],
                 verbose=common["verbose"],
             )
-            run_guarded(session, lambda: fn(*args, session=session, **kwargs))
+            run_guarded(invocation, lambda: fn(*args, invocation=invocation, **kwargs))
 
         wrapper.__signature__ = new_sig
         wrapper.__annotations__ = {
@@ -241,16 +241,16 @@ def verb_command(verb: str):
     return decorate
 
 
-def run_guarded(session: Session, body: Callable[[], Any]) -> None:
+def run_guarded(invocation: Invocation, body: Callable[[], Any]) -> None:
     """Run ``body``; map errors to one line on stderr and the documented exit codes."""
     err = Console(stderr=True, soft_wrap=True)
     try:
-        seed_everything(session.seed)
+        seed_everything(invocation.seed)
         body()
     except typer.Exit:
         raise
     except VitaError as exc:
-        if session.verbose:
+        if invocation.verbose:
             traceback.print_exc()
         err.print(f"error: {exc.one_line()}", markup=False, highlight=False)
         raise typer.Exit(exc.exit_code) from None
@@ -258,7 +258,7 @@ def run_guarded(session: Session, body: Callable[[], Any]) -> None:
         err.print("interrupted", markup=False)
         raise typer.Exit(130) from None
     except Exception as exc:  # a failure during the run: exit 1, traceback only on request
-        if session.verbose:
+        if invocation.verbose:
             traceback.print_exc()
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         err.print(
@@ -267,8 +267,8 @@ def run_guarded(session: Session, body: Callable[[], Any]) -> None:
             highlight=False,
         )
         raise typer.Exit(1) from None
-    if session.exit_code:
-        raise typer.Exit(session.exit_code)
+    if invocation.exit_code:
+        raise typer.Exit(invocation.exit_code)
 
 
 def is_main_rank() -> bool:

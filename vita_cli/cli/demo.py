@@ -1,6 +1,6 @@
 """``vita demo``: every verb's quick demo on built-in data, gathered into one Markdown report.
 
-:data:`DEMOS` is the table: name → (title, function); ``function(session, folder)`` runs the demo into
+:data:`DEMOS` is the table: name → (title, function); ``function(invocation, folder)`` runs the demo into
 ``folder`` and returns a Markdown section (plots referenced relative to the report).
 """
 
@@ -25,7 +25,7 @@ from vita_cli.cli import (
     train,
     tts_lifelong,
 )
-from vita_cli.cli.common import Session, verb_command
+from vita_cli.cli.common import Invocation, verb_command
 from vita_cli.core.errors import UserError
 
 # The demo sections of `vita demo`, in report order. A new method adds its demo here.
@@ -52,7 +52,7 @@ def register(app):
     @app.command("demo", help="Run every verb's quick demo on built-in data; write runs/demo/report.md.")
     @verb_command("demo")
     def demo(
-        session: Session,
+        invocation: Invocation,
         only: Annotated[
             list[str] | None,
             typer.Option("--only", help="Run only these demos (module names, e.g. hyperlista, gdp_demo)."),
@@ -67,16 +67,16 @@ def register(app):
                     f"choose from {', '.join(name for name, _, _ in demos)}",
                 )
             demos = [d for d in demos if d[0] in only]
-        if session.out is None:
-            session.out = Path("runs/demo")
-        root = session.run_dir.path
+        if invocation.out is None:
+            invocation.out = Path("runs/demo")
+        root = invocation.run_dir.path
         sections, timings = [], {}
         for name, title, fn in demos:
-            session.log(f"== demo: {title}")
+            invocation.log(f"== demo: {title}")
             start = time.perf_counter()
-            section = fn(session, root / name)
+            section = fn(invocation, root / name)
             timings[name] = round(time.perf_counter() - start, 1)
             sections.append(f"## {title}\n\n_{timings[name]} s_\n\n{section}\n")
         report = root / "report.md"
         report.write_text("# vita demo report\n\n" + "\n".join(sections))
-        session.emit({"report": str(report), "seconds": timings}, lambda c: c.print(f"report: {report}"))
+        invocation.emit({"report": str(report), "seconds": timings}, lambda c: c.print(f"report: {report}"))

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Overrides, Session, verb_command
+from vita_cli.cli.common import Invocation, Overrides, verb_command
 from vita_cli.core.context import RunContext
 from vita_cli.core.rundir import default_run_dir
 from vita_cli.schemas import load_any_recipe
@@ -53,14 +53,14 @@ class Omega(str, Enum):
     random = "random"
 
 
-def _context(session: Session) -> RunContext:
+def _context(invocation: Invocation) -> RunContext:
     """A context whose run folder is created on first use (after the inputs were checked)."""
     return RunContext(
-        device=session.device,
-        seed=session.seed,
-        out=session.out or default_run_dir(session.verb),
-        reporter=session.reporter,
-        log=session.log,
+        device=invocation.device,
+        seed=invocation.seed,
+        out=invocation.out or default_run_dir(invocation.verb),
+        reporter=invocation.reporter,
+        log=invocation.log,
     )
 
 
@@ -118,7 +118,7 @@ def tune_cmd(
     heads: Annotated[
         int | None, typer.Option("--heads", help="Heads removed per layer (prune.heads).")
     ] = None,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     from vita_cli.methods.dsee import pipeline
 
@@ -136,8 +136,8 @@ def tune_cmd(
     if heads is not None:
         extra.append(f"prune.heads={heads}")
     cfg, path = load_any_recipe(recipe, list(overrides or []) + extra)
-    session.log(f"recipe {path}")
-    result = pipeline.run_tune(cfg, _context(session)).to_dict()
+    invocation.log(f"recipe {path}")
+    result = pipeline.run_tune(cfg, _context(invocation)).to_dict()
 
     def render(console):
         console.print(_rows_table(result))
@@ -150,7 +150,7 @@ def tune_cmd(
             console.print(f"adapter: {result['adapter']}")
         console.print(f"plot: {result['plot']}")
 
-    session.emit(result, render)
+    invocation.emit(result, render)
 
 
 @app.command("eval", help="Accuracy, F1, sparsity, MACs and CPU latency of a tuned model on labelled text.")
@@ -165,12 +165,12 @@ def eval_cmd(
         ),
     ] = ...,
     recipe: RecipeOpt = "dsee/default-v2",
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     from vita_cli.methods.dsee import pipeline
 
     cfg, _ = load_any_recipe(recipe, list(overrides or []))
-    result = pipeline.run_eval(cfg, _context(session), model, data).to_dict()
+    result = pipeline.run_eval(cfg, _context(invocation), model, data).to_dict()
 
     def render(console):
         table = Table("metric", "value", title=f"{Path(result['model']).name} on {result['data']}")
@@ -190,7 +190,7 @@ def eval_cmd(
             table.add_row("removed heads", str(result["pruned_heads"]))
         console.print(table)
 
-    session.emit(result, render)
+    invocation.emit(result, render)
 
 
 @app.command("predict", help="Classify texts with a tuned model folder.")
@@ -198,11 +198,11 @@ def eval_cmd(
 def predict_cmd(
     texts: Annotated[list[str], typer.Argument(help="Texts to classify.")],
     model: Annotated[str, typer.Option("--model", help="A model folder written by `vita dsee tune`.")] = ...,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     from vita_cli.methods.dsee import pipeline
 
-    result = pipeline.run_predict(model, list(texts), session.device).to_dict()
+    result = pipeline.run_predict(model, list(texts), invocation.device).to_dict()
 
     def render(console):
         table = Table("text", "label", "p", title="predictions")
@@ -210,7 +210,7 @@ def predict_cmd(
             table.add_row(p["text"][:80], p["label"], f"{p['probabilities'][p['label']]:.3f}")
         console.print(table)
 
-    session.emit(result, render)
+    invocation.emit(result, render)
 
 
 @app.command("report", help="Mean ± std over seeds of several tune runs: Markdown table, JSON and a PNG.")
@@ -219,11 +219,11 @@ def report_cmd(
     runs: Annotated[
         list[Path], typer.Argument(help="Run folders (or results.json files) of `vita dsee tune`.")
     ],
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     from vita_cli.methods.dsee import pipeline
 
-    result = pipeline.run_report(list(runs), _context(session)).to_dict()
+    result = pipeline.run_report(list(runs), _context(invocation)).to_dict()
 
     def render(console):
         table = Table(
@@ -251,7 +251,7 @@ def report_cmd(
         console.print(table)
         console.print(f"plot: {result['plot']}")
 
-    session.emit(result, render)
+    invocation.emit(result, render)
 
 
 def register(root):
@@ -260,7 +260,7 @@ def register(root):
     )
 
 
-def _demo(session: Session, folder: Path) -> str:
+def _demo(invocation: Invocation, folder: Path) -> str:
     """A 2-layer slice of MiniLM, DSEE with GreBsmo Ω on 600 Rotten Tomatoes snippets, then 2 heads removed."""
     import torch
 
@@ -269,7 +269,11 @@ def _demo(session: Session, folder: Path) -> str:
     torch.set_num_threads(min(2, torch.get_num_threads()))
     cfg, _ = load_any_recipe("dsee/tiny", ["prune.heads=2"])
     ctx = RunContext(
-        device=session.device, seed=session.seed, out=folder, reporter=session.reporter, log=session.log
+        device=invocation.device,
+        seed=invocation.seed,
+        out=folder,
+        reporter=invocation.reporter,
+        log=invocation.log,
     )
     result = pipeline.run_tune(cfg, ctx).to_dict()
     rows = "\n".join(

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Session, TrustPickleOpt, verb_command
+from vita_cli.cli.common import Invocation, TrustPickleOpt, verb_command
 from vita_cli.core.errors import UserError
 from vita_cli.methods import robustness
 
@@ -113,7 +113,7 @@ def register(app):
         ] = None,
         batch_size: Annotated[int, typer.Option(help="Evaluation batch size.")] = 256,
         trust_pickle: TrustPickleOpt = False,
-        session: Session = None,
+        invocation: Invocation = None,
     ):
         cfg = robustness.RobustEvalConfig(
             dataset=dataset,
@@ -130,5 +130,5 @@ def register(app):
             channels=channels,
             image_size=image_size,
         )
-        result = robustness.run(cfg, model, session.context(), trust_pickle=trust_pickle).to_dict()
-        session.emit(result, lambda console: render_table(result, console))
+        result = robustness.run(cfg, model, invocation.context(), trust_pickle=trust_pickle).to_dict()
+        invocation.emit(result, lambda console: render_table(result, console))

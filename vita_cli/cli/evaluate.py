@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import ArchOpt, Overrides, Session, TrustPickleOpt, verb_command
+from vita_cli.cli.common import ArchOpt, Invocation, Overrides, TrustPickleOpt, verb_command
 from vita_cli.methods import vision
 
 
@@ -27,7 +27,7 @@ def register(app):
     @verb_command("evaluate")
     def evaluate_cmd(
         model: Annotated[Path, typer.Argument(help="Model file (.safetensors, or .pt/.pth with --arch).")],
-        session: Session,
+        invocation: Invocation,
         overrides: Overrides = None,
         arch: ArchOpt = None,
         split: Annotated[Split, typer.Option("--split", help="Data split to score.")] = Split.test,
@@ -36,13 +36,13 @@ def register(app):
         result = vision.run_evaluate(
             model,
             None,
-            session.context(),
+            invocation.context(),
             split=split.value,
             arch=arch,
             trust_pickle=trust_pickle,
             data_overrides=overrides,
         )
-        session.emit(result.to_dict(), lambda console: render(console, result))
+        invocation.emit(result.to_dict(), lambda console: render(console, result))
 
 
 def render(console, result: vision.EvalRunResult) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from vita_cli.cli.common import ArchOpt, Overrides, Session, TrustPickleOpt, verb_command
+from vita_cli.cli.common import ArchOpt, Invocation, Overrides, TrustPickleOpt, verb_command
 from vita_cli.methods import vision
 
 
@@ -20,7 +20,7 @@ def register(app):
     @verb_command("export")
     def export_cmd(
         model: Annotated[Path, typer.Argument(help="Model file (.safetensors, or .pt/.pth with --arch).")],
-        session: Session,
+        invocation: Invocation,
         overrides: Overrides = None,
         output: Annotated[
             Path | None,
@@ -34,7 +34,7 @@ def register(app):
     ):
         result = vision.run_export(
             model,
-            session.context(),
+            invocation.context(),
             output=output,
             arch=arch,
             batch=batch,
@@ -42,7 +42,7 @@ def register(app):
             data_overrides=overrides,
         )
         shape, path = result.input_shape, result.torchscript
-        session.emit(
+        invocation.emit(
             result.to_dict(),
             lambda c: c.print(
                 f"wrote {path} (input {'×'.join(map(str, shape[1:]))}, max |eager − TorchScript| = "

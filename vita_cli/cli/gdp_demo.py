@@ -6,9 +6,9 @@ from vita_cli.core.recipe import load_recipe
 from vita_cli.methods import gdp, imp
 
 
-def _demo(session, folder):
+def _demo(invocation, folder):
     recipe, _ = load_recipe("prune/gdp-tiny", imp.PruneRecipe, ["gdp.baselines=[uniform]"])
-    ctx = session.context(out=folder)
+    ctx = invocation.context(out=folder)
     result = gdp.run(recipe, ctx)
     c = result.checks
     rows = [f"| dense | 1.000 | {result.dense['test_acc']:.1f}% |"] + [

@@ -15,7 +15,7 @@ import torch
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Overrides, Session, verb_command
+from vita_cli.cli.common import Invocation, Overrides, verb_command
 from vita_cli.core.recipe import load_recipe
 from vita_cli.methods.hyperlista import pipeline
 from vita_cli.methods.hyperlista.config import HyperlistaRecipe
@@ -45,9 +45,9 @@ class Shift(str, Enum):
     noise = "noise"
 
 
-def _recipe(session: Session, name: str, overrides, matrix: Path | None) -> HyperlistaRecipe:
+def _recipe(invocation: Invocation, name: str, overrides, matrix: Path | None) -> HyperlistaRecipe:
     extra = list(overrides or []) + ([f"problem.matrix={matrix}"] if matrix else [])
-    return session.recipe(name, extra, HyperlistaRecipe)
+    return invocation.recipe(name, extra, HyperlistaRecipe)
 
 
 def _curve_table(curves: dict[str, list[float]]) -> Table:
@@ -68,10 +68,10 @@ def tune_cmd(
     recipe: RecipeOpt = "hyperlista/default",
     matrix: MatrixOpt = None,
     save_problem: Annotated[bool, typer.Option(help="Also write problem.safetensors (A, test set).")] = True,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
-    cfg = _recipe(session, recipe, overrides, matrix)
-    result = pipeline.run_tune(cfg, session.context(), save_problem).to_dict()
+    cfg = _recipe(invocation, recipe, overrides, matrix)
+    result = pipeline.run_tune(cfg, invocation.context(), save_problem).to_dict()
     data, test_curve = result, result["test_nmse_db"]
 
     def render(console):
@@ -84,7 +84,7 @@ def tune_cmd(
         console.print(table)
         console.print(f"saved {result['params']}")
 
-    session.emit(result, render)
+    invocation.emit(result, render)
 
 
 @app.command("eval", help="NMSE (dB) per layer for every method on the same test set; PNG + table.")
@@ -95,11 +95,11 @@ def eval_cmd(
     params: ParamsOpt = None,
     matrix: MatrixOpt = None,
     problem: ProblemOpt = None,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
-    cfg = _recipe(session, recipe, overrides, matrix)
-    result = pipeline.run_eval(cfg, session.context(), params, problem).to_dict()
-    session.emit(
+    cfg = _recipe(invocation, recipe, overrides, matrix)
+    result = pipeline.run_eval(cfg, invocation.context(), params, problem).to_dict()
+    invocation.emit(
         result,
         lambda console: (
             console.print(_curve_table(result["nmse_db"])),
@@ -121,11 +121,11 @@ def compare_cmd(
     ] = None,
     params: ParamsOpt = None,
     matrix: MatrixOpt = None,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
-    cfg = _recipe(session, recipe, overrides, matrix)
+    cfg = _recipe(invocation, recipe, overrides, matrix)
     shifts = [s.value for s in shift] if shift else None
-    result = pipeline.run_compare(cfg, session.context(), shifts, params).to_dict()
+    result = pipeline.run_compare(cfg, invocation.context(), shifts, params).to_dict()
     methods, tables = cfg.compare.methods, result["shifts"]
 
     def render(console):
@@ -138,18 +138,18 @@ def compare_cmd(
                 table.add_row(f"{row['value']:g}", *(f"{row[m]:.1f}" for m in methods))
             console.print(table)
 
-    session.emit(result, render)
+    invocation.emit(result, render)
 
 
 def register(root):
     root.add_typer(app, name="hyperlista", help="HyperLISTA sparse recovery: tune, eval, compare.")
 
 
-def _demo(session: Session, folder: Path) -> str:
+def _demo(invocation: Invocation, folder: Path) -> str:
     """Quick grid on γ = 1 + ISTA/FISTA/ALISTA(short schedule), full-size problem, ≲ 90 s on 2 cores."""
     torch.set_num_threads(min(2, torch.get_num_threads()))
     recipe, _ = load_recipe("hyperlista/default", HyperlistaRecipe)
-    result = pipeline.run_eval(recipe, session.context(out=folder), folder=folder).to_dict()
+    result = pipeline.run_eval(recipe, invocation.context(out=folder), folder=folder).to_dict()
     final, m = result["final_nmse_db"], result["matrix"]
     rows = "\n".join(f"| {LABELS[m]} | {v:.1f} |" for m, v in final.items())
     c = result["constants"]

@@ -7,16 +7,16 @@ import platform
 from rich.table import Table
 
 from vita_cli import __version__
-from vita_cli.cli.common import Session, verb_command
+from vita_cli.cli.common import Invocation, verb_command
 from vita_cli.core.device import describe
 
 
 def register(app):
     @app.command("info", help="Show vita, torch, CUDA, device and thread information.")
     @verb_command("info")
-    def info(session: Session):
+    def info(invocation: Invocation):
         data = {"vita": __version__, "python": platform.python_version(), **describe()}
-        data["device"] = str(session.device)
+        data["device"] = str(invocation.device)
 
         def render(console):
             table = Table(show_header=False)
@@ -24,4 +24,4 @@ def register(app):
                 table.add_row(key, str(value))
             console.print(table)
 
-        session.emit(data, render)
+        invocation.emit(data, render)

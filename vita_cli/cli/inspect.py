@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Session, TrustPickleOpt, verb_command
+from vita_cli.cli.common import Invocation, TrustPickleOpt, verb_command
 from vita_cli.models.io import load_model
 from vita_cli.models.summary import parse_input_size, summarize
 
@@ -26,7 +26,7 @@ def register(app):
     @verb_command("inspect")
     def inspect_cmd(
         file: Annotated[Path, typer.Argument(help="Model file: .safetensors, .pt or .pth.")],
-        session: Session,
+        invocation: Invocation,
         arch: Annotated[
             str | None,
             typer.Option("--arch", help="Architecture name for plain state dicts (e.g. resnet20)."),
@@ -83,4 +83,4 @@ def register(app):
                 )
             console.print(table)
 
-        session.emit(result, render)
+        invocation.emit(result, render)

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Overrides, Session, verb_command
+from vita_cli.cli.common import Invocation, Overrides, verb_command
 from vita_cli.core.errors import UserError
 
 app = typer.Typer(
@@ -102,7 +102,7 @@ def train_cmd(
     split: Annotated[
         list[Split] | None, typer.Option("--split", help="time and/or clips (default: the recipe's).")
     ] = None,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     from vita_cli.methods.predict_pose import pipeline
     from vita_cli.schemas import load_any_recipe
@@ -120,8 +120,8 @@ def train_cmd(
         extra.append("splits=[" + ",".join(s.value for s in split) + "]")
     cfg, _ = load_any_recipe(recipe, extra)
     inputs = pipeline.load_inputs(cfg)  # every file checked before the run folder exists
-    cfg = session.recipe(recipe, extra)
-    result = pipeline.run_train(cfg, session.context(), inputs)
+    cfg = invocation.recipe(recipe, extra)
+    result = pipeline.run_train(cfg, invocation.context(), inputs)
 
     def render(console):
         for t in _summary_tables(result.summary, result.rule):
@@ -129,7 +129,7 @@ def train_cmd(
         console.print(f"figures: {', '.join(result.figures)}")
         console.print(f"run folder: {result.run_dir} ({result.seconds:.0f} s)")
 
-    session.emit(result.to_dict(), render)
+    invocation.emit(result.to_dict(), render)
 
 
 @app.command(
@@ -139,7 +139,7 @@ def train_cmd(
 def eval_cmd(
     run: Annotated[Path, typer.Argument(help="Folder of a `vita predict-pose train` run.")],
     overrides: Overrides = None,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     from vita_cli.core.recipe import load_recipe
     from vita_cli.methods.predict_pose import pipeline
@@ -150,14 +150,14 @@ def eval_cmd(
     cfg, _ = load_recipe(run / "recipe.yaml", PosePredRecipe, overrides)
     checkpoints = pipeline.load_models(run)
     inputs = pipeline.load_inputs(cfg)
-    session.recipe(str(run / "recipe.yaml"), overrides, PosePredRecipe)
-    result = pipeline.run_eval(cfg, checkpoints, session.context(), inputs)
+    invocation.recipe(str(run / "recipe.yaml"), overrides, PosePredRecipe)
+    result = pipeline.run_eval(cfg, checkpoints, invocation.context(), inputs)
 
     def render(console):
         for t in _summary_tables(result.summary, result.rule):
             console.print(t)
 
-    session.emit(result.to_dict(), render)
+    invocation.emit(result.to_dict(), render)
 
 
 @app.command("predict", help="A 2D track (.npz/.json) → the predicted 3D sequence, a PNG strip and a GIF.")
@@ -165,12 +165,12 @@ def eval_cmd(
 def predict_cmd(
     track: Annotated[Path, typer.Argument(help="2D track: keypoints (T, 16, 2) pixels in .npz or .json.")],
     checkpoint: Annotated[Path, typer.Option("--checkpoint", "-c", help="A model from runs/.../models/.")],
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     from vita_cli.methods.predict_pose import pipeline
 
     inputs = pipeline.load_predict_inputs(track, checkpoint)  # checked before anything is written
-    result = pipeline.run_predict(inputs, session.context())
+    result = pipeline.run_predict(inputs, invocation.context())
 
     def render(console):
         console.print(
@@ -180,7 +180,7 @@ def predict_cmd(
             console.print(f"against the track's future_3d: FDE {result.fde_mm:.1f} mm")
         console.print(f"figures: {', '.join(result.figures)}")
 
-    session.emit(result.to_dict(), render)
+    invocation.emit(result.to_dict(), render)
 
 
 def register(root):
@@ -189,7 +189,7 @@ def register(root):
     )
 
 
-def _demo(session: Session, folder: Path) -> str:
+def _demo(invocation: Invocation, folder: Path) -> str:
     """The tiny recipe on the real clips (≲ 60 s on 2 cores): every model, test metrics, skeleton figure."""
     import torch
 
@@ -200,7 +200,8 @@ def _demo(session: Session, folder: Path) -> str:
     torch.set_num_threads(min(2, torch.get_num_threads()))
     cfg, _ = load_any_recipe("predict-pose/tiny")
     result = pipeline.run_train(
-        cfg, RunContext(device=session.device, seed=session.seed, out=folder, reporter=session.reporter)
+        cfg,
+        RunContext(device=invocation.device, seed=invocation.seed, out=folder, reporter=invocation.reporter),
     )
     split = result.splits[0]
     rows = "\n".join(

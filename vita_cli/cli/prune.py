@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Overrides, Session, TrustPickleOpt, verb_command
+from vita_cli.cli.common import Invocation, Overrides, TrustPickleOpt, verb_command
 from vita_cli.core.errors import UserError
 from vita_cli.methods import gdp, imp
 
@@ -28,7 +28,7 @@ def register(app):
     )
     @verb_command("prune")
     def prune(
-        session: Session,
+        invocation: Invocation,
         model: Annotated[
             str | None,
             typer.Argument(help="Model file (.safetensors, or .pt/.pth with --arch).", show_default=False),
@@ -71,7 +71,7 @@ def register(app):
         # a lone key=value positional is an override, not a model path
         if model is not None and "=" in model and not Path(model).exists():
             overrides, model = [model, *(overrides or [])], None
-        if resume and session.out is None:
+        if resume and invocation.out is None:
             raise UserError("--resume continues a run directory", "pass --out DIR of the run to continue")
         extra = list(overrides or [])
         if method is not None:
@@ -83,18 +83,18 @@ def register(app):
         default = DEFAULT_RECIPES.get(method or "imp", "prune/imp-default")
         if method == "gdp" and model is not None:
             default = "prune/gdp-quick"  # a model the user brings: minutes on a CPU, L1 baseline beside it
-        rec = session.recipe(recipe or default, extra, imp.PruneRecipe)
-        ctx = session.context(resume=resume)
+        rec = invocation.recipe(recipe or default, extra, imp.PruneRecipe)
+        ctx = invocation.context(resume=resume)
         inputs = dict(arch=arch, trust_pickle=trust_pickle, overrides=overrides)
         if rec.method == "gdp":
             result = gdp.run(rec, ctx, model, **inputs)
-            session.emit(result.to_dict(), lambda console: render_gdp(console, result))
+            invocation.emit(result.to_dict(), lambda console: render_gdp(console, result))
         elif rec.method == "magnitude":
             result = imp.run_magnitude(rec, ctx, model, torch_prune_layout=torch_prune_layout, **inputs)
-            session.emit(result.to_dict(), lambda console: render_magnitude(console, result))
+            invocation.emit(result.to_dict(), lambda console: render_magnitude(console, result))
         else:
             result = imp.run(rec, ctx, model, torch_prune_layout=torch_prune_layout, **inputs)
-            session.emit(result.to_dict(), lambda console: render_imp(console, result))
+            invocation.emit(result.to_dict(), lambda console: render_imp(console, result))
 
 
 def _m(n):

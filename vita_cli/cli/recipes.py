@@ -10,7 +10,7 @@ import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
-from vita_cli.cli.common import Session, verb_command
+from vita_cli.cli.common import Invocation, verb_command
 from vita_cli.core.errors import UserError
 from vita_cli.core.recipe import (
     find_recipe,
@@ -33,7 +33,7 @@ def _first_comment(path: Path) -> str:
 
 @recipes_app.command("list", help="List the shipped recipes with the command that runs each.")
 @verb_command("recipes")
-def list_cmd(session: Session):
+def list_cmd(invocation: Invocation):
     rows = [
         {"name": name, "path": str(path), "command": _first_comment(path)} for name, path in list_recipes()
     ]
@@ -44,19 +44,19 @@ def list_cmd(session: Session):
             table.add_row(row["name"], row["command"])
         console.print(table)
 
-    session.emit({"recipes": rows}, render)
+    invocation.emit({"recipes": rows}, render)
 
 
 @recipes_app.command("show", help="Print a recipe's YAML.")
 @verb_command("recipes")
-def show_cmd(name: Annotated[str, typer.Argument(help="Recipe name or path.")], session: Session):
+def show_cmd(name: Annotated[str, typer.Argument(help="Recipe name or path.")], invocation: Invocation):
     path = find_recipe(name)
     text = path.read_text()
 
     def render(console):
         console.print(Syntax(text, "yaml"))
 
-    session.emit({"name": name, "path": str(path), "yaml": text}, render)
+    invocation.emit({"name": name, "path": str(path), "yaml": text}, render)
 
 
 @recipes_app.command("copy", help="Copy a recipe to DEST to edit it.")
@@ -64,7 +64,7 @@ def show_cmd(name: Annotated[str, typer.Argument(help="Recipe name or path.")], 
 def copy_cmd(
     name: Annotated[str, typer.Argument(help="Recipe name or path.")],
     dest: Annotated[Path, typer.Argument(help="Destination file or directory.")],
-    session: Session,
+    invocation: Invocation,
 ):
     src = find_recipe(name)
     if dest.is_dir():
@@ -72,7 +72,7 @@ def copy_cmd(
     if dest.exists():
         raise UserError(f"{dest} already exists", "choose another destination or delete it first")
     shutil.copyfile(src, dest)
-    session.emit({"copied": str(src), "to": str(dest)}, lambda c: c.print(f"copied {src} -> {dest}"))
+    invocation.emit({"copied": str(src), "to": str(dest)}, lambda c: c.print(f"copied {src} -> {dest}"))
 
 
 @recipes_app.command("validate", help="Check a recipe file against its verb's schema.")
@@ -82,12 +82,12 @@ def validate_cmd(
     verb: Annotated[
         str | None, typer.Option(help="Schema to check against (default: the file's folder).")
     ] = None,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     path = find_recipe(file)
     schema = schema_for(verb or recipe_dir_of(path))
     from_dict(schema, read_yaml(path))
-    session.emit(
+    invocation.emit(
         {"path": str(path), "schema": schema.__name__, "valid": True},
         lambda c: c.print(f"{path}: valid {schema.__name__}"),
     )

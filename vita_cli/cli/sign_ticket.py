@@ -10,7 +10,7 @@ import torch
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Overrides, Session, TrustPickleOpt, recipe_option, verb_command
+from vita_cli.cli.common import Invocation, Overrides, TrustPickleOpt, recipe_option, verb_command
 from vita_cli.core.recipe import load_recipe
 from vita_cli.methods import ticket as ticket_method
 from vita_cli.models import build_model, save_model
@@ -56,12 +56,12 @@ def register(app):
         trust_pickle: TrustPickleOpt = False,
         recipe: Annotated[str, recipe_option()] = "ticket/default",
         overrides: Overrides = None,
-        session: Session = None,
+        invocation: Invocation = None,
     ):
-        if session.out is not None and session.out.suffix == ".safetensors" and signed is None:
+        if invocation.out is not None and invocation.out.suffix == ".safetensors" and signed is None:
             # `--out signed.safetensors` names the signed ticket; the run directory then sits beside it
-            signed = session.out
-            session.out = session.out.with_name(session.out.stem + ".run")
+            signed = invocation.out
+            invocation.out = invocation.out.with_name(invocation.out.stem + ".run")
         extra = list(overrides or [])
         if trigger_set is not None:
             extra.append(f"sign.trigger_set={str(trigger_set).lower()}")
@@ -69,10 +69,10 @@ def register(app):
             extra.append(f"sign.layer={layer}")
         if offset:
             extra.append(f"sign.offset=[{offset}]")
-        cfg = session.recipe(recipe, extra, ticket_method.TicketRecipe)
+        cfg = invocation.recipe(recipe, extra, ticket_method.TicketRecipe)
         result = ticket_method.run_sign(
             cfg,
-            session.context(),
+            invocation.context(),
             ticket,
             payload,
             signature=signature,
@@ -81,7 +81,7 @@ def register(app):
             arch=arch,
             trust_pickle=trust_pickle,
         ).to_dict()
-        session.emit(result, lambda console: render(console, result))
+        invocation.emit(result, lambda console: render(console, result))
 
 
 def render(console, result: dict) -> None:
@@ -91,15 +91,15 @@ def render(console, result: dict) -> None:
     console.print(table)
 
 
-def _demo(session: Session, folder: Path) -> str:
+def _demo(invocation: Invocation, folder: Path) -> str:
     """Sign a small ticket, verify it and its unsigned twin, and prune the signed one (≈ 30 s on a CPU)."""
     folder.mkdir(parents=True, exist_ok=True)
     cfg, _ = load_recipe("ticket/tiny", ticket_method.TicketRecipe)
     arch = {"name": "small_cnn", "num_classes": 10, "in_channels": 1, "width": 16}
-    torch.manual_seed(session.seed)
+    torch.manual_seed(invocation.seed)
     model = build_model(arch)
     unsigned = save_model(folder / "ticket.safetensors", model, arch, magnitude_prune(model, 0.8))
-    ctx = session.context(out=folder)
+    ctx = invocation.context(out=folder)
     signed = ticket_method.run_sign(cfg, ctx, unsigned, "vita-demo").to_dict()
     sig = Path(signed["signature"])
     own = ticket_method.run_verify(sig, Path(signed["signed"]), ctx).to_dict()

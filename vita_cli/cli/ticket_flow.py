@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Session, verb_command
+from vita_cli.cli.common import Invocation, verb_command
 from vita_cli.core.errors import UserError
 
 app = typer.Typer(
@@ -103,14 +103,14 @@ def spectra_cmd(
     rank: RankOpt = None,
     tol: TolOpt = None,
     set_: SetOpt = None,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     from vita_cli.methods.ticket_flow import pipeline
 
     rec = _recipe(recipe, _analysis_overrides(observable, snapshot, rank, tol, set_))
     loaded = pipeline.load_flows(flows, rec.analysis)
     pipeline.check_flows(loaded, rec.analysis, same_architecture=False)
-    result = pipeline.run_spectra(rec, session.context(), loaded)
+    result = pipeline.run_spectra(rec, invocation.context(), loaded)
 
     def render(console):
         t = Table(
@@ -137,9 +137,9 @@ def spectra_cmd(
                 f"{d['layer_spectra_spread']:.3f}",
             )
         console.print(t)
-        console.print(f"plot {result.plot}; spectra.json in {session.run_dir.path}")
+        console.print(f"plot {result.plot}; spectra.json in {invocation.run_dir.path}")
 
-    session.emit(result.to_dict(), render)
+    invocation.emit(result.to_dict(), render)
 
 
 @app.command("compare", help="Spectral distance matrix between IMP flows (W1 on ℂ), heat map and dendrogram.")
@@ -152,7 +152,7 @@ def compare_cmd(
     rank: RankOpt = None,
     tol: TolOpt = None,
     set_: SetOpt = None,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     from vita_cli.methods.ticket_flow import pipeline
 
@@ -161,7 +161,7 @@ def compare_cmd(
     rec = _recipe(recipe, _analysis_overrides(observable, snapshot, rank, tol, set_))
     loaded = pipeline.load_flows(flows, rec.analysis)
     pipeline.check_flows(loaded, rec.analysis, same_architecture=True)
-    result = pipeline.run_compare(rec, session.context(), loaded, [str(p) for p in flows])
+    result = pipeline.run_compare(rec, invocation.context(), loaded, [str(p) for p in flows])
 
     def render(console):
         t = Table("", *result.names, "class", title=f"spectral distance ({result.analysis['observable']})")
@@ -170,7 +170,7 @@ def compare_cmd(
         console.print(t)
         console.print(f"heat map {result.heatmap}; spectra {result.spectra_plot}")
 
-    session.emit(result.to_dict(), render)
+    invocation.emit(result.to_dict(), render)
 
 
 @app.command(
@@ -203,12 +203,12 @@ def transfer_cmd(
     resume: Annotated[bool, typer.Option("--resume", help="Reuse the trainings already in --out.")] = False,
     recipe: RecipeOpt = "ticket-flow/default",
     set_: SetOpt = None,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     from vita_cli.methods.ticket_flow import pipeline
     from vita_cli.methods.ticket_flow.tasks import parse_task
 
-    if resume and session.out is None:
+    if resume and invocation.out is None:
         raise UserError("--resume continues a run folder", "pass --out DIR of the run to continue")
     rec = _recipe(recipe, list(set_ or []))
     tickets = pipeline.check_sources(source, source_task, ticket_round)
@@ -225,7 +225,7 @@ def transfer_cmd(
                 f"--distances {distances}: not a compare.json ({exc})",
                 "use the compare.json written by `vita ticket-flow compare`",
             ) from exc
-    result = pipeline.run_transfer(rec, session.context(resume=resume), tickets, targets, dist)
+    result = pipeline.run_transfer(rec, invocation.context(resume=resume), tickets, targets, dist)
 
     def render(console):
         t = Table("source ticket", *result.targets, title="test accuracy (%) on the target task")
@@ -240,7 +240,7 @@ def transfer_cmd(
             c = result.correlation
             console.print(f"Spearman ρ = {c['rho']:.3f} [{c['low']:.3f}, {c['high']:.3f}] (n = {c['n']})")
 
-    session.emit(result.to_dict(), render)
+    invocation.emit(result.to_dict(), render)
 
 
 @app.command("run", help="The whole study: IMP per task and seed → spectra → compare → transfer (resumable).")
@@ -254,12 +254,12 @@ def run_cmd(
         bool, typer.Option("--resume", help="Continue the study in --out after a stop.")
     ] = False,
     set_: SetOpt = None,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     from vita_cli.methods.ticket_flow import pipeline
     from vita_cli.methods.ticket_flow.tasks import parse_task
 
-    if resume and session.out is None:
+    if resume and invocation.out is None:
         raise UserError("--resume continues a study folder", "pass --out DIR of the study to continue")
     overrides = list(set_ or [])
     if tasks is not None:
@@ -272,8 +272,8 @@ def run_cmd(
     rec = _recipe(recipe, overrides)
     for t in rec.tasks:
         parse_task(t)
-    result = pipeline.run_study(rec, session.context(resume=resume))
-    session.emit(result.to_dict(), lambda console: render_study(console, result, session.run_dir.path))
+    result = pipeline.run_study(rec, invocation.context(resume=resume))
+    invocation.emit(result.to_dict(), lambda console: render_study(console, result, invocation.run_dir.path))
 
 
 def render_study(console, result, folder) -> None:
@@ -307,7 +307,7 @@ def register(root):
     )
 
 
-def _demo(session: Session, folder: Path) -> str:
+def _demo(invocation: Invocation, folder: Path) -> str:
     """The tiny study (2 tasks × 2 seeds, 3 IMP rounds) with the weights observable, ≲ 60 s on 2 cores."""
     import torch
 
@@ -316,7 +316,7 @@ def _demo(session: Session, folder: Path) -> str:
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     rec = _recipe("ticket-flow/tiny", [])
-    ctx = RunContext(device=session.device, seed=session.seed, out=folder, reporter=session.reporter)
+    ctx = RunContext(device=invocation.device, seed=invocation.seed, out=folder, reporter=invocation.reporter)
     result = pipeline.run_study(rec, ctx)
     r = result.observables[rec.observables[0]]
     rows = "\n".join(

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Overrides, Session, recipe_option, verb_command
+from vita_cli.cli.common import Invocation, Overrides, recipe_option, verb_command
 from vita_cli.data import DataConfig
 from vita_cli.methods import imp, vision
 from vita_cli.training import TrainConfig, TrainRecipe
@@ -25,7 +25,7 @@ def register(app):
     @app.command("train", help="Train an image classifier (dense) from a recipe; checkpoints every epoch.")
     @verb_command("train")
     def train(
-        session: Session,
+        invocation: Invocation,
         overrides: Overrides = None,
         recipe: Annotated[str, recipe_option()] = "train/default",
         arch: Annotated[
@@ -45,13 +45,13 @@ def register(app):
             bool, typer.Option("--trust-pickle", help="Allow --init files holding pickled Python objects.")
         ] = False,
     ):
-        if resume == "auto" and session.out is None:
-            session.log("note: --resume auto without --out starts a new run directory (nothing to resume)")
-        rec = session.recipe(recipe, overrides, TrainRecipe)
+        if resume == "auto" and invocation.out is None:
+            invocation.log("note: --resume auto without --out starts a new run directory (nothing to resume)")
+        rec = invocation.recipe(recipe, overrides, TrainRecipe)
         result = vision.run_train(
-            rec, session.context(), arch=arch, init=init, resume=resume, trust_pickle=trust_pickle
+            rec, invocation.context(), arch=arch, init=init, resume=resume, trust_pickle=trust_pickle
         )
-        session.emit(result.to_dict(), lambda console: render(console, result))
+        invocation.emit(result.to_dict(), lambda console: render(console, result))
 
 
 def render(console, result: vision.TrainRunResult) -> None:
@@ -72,12 +72,12 @@ def render(console, result: vision.TrainRunResult) -> None:
 # ---------------------------------------------------------------- demo
 
 
-def _demo(session: Session, folder: Path) -> str:
+def _demo(invocation: Invocation, folder: Path) -> str:
     """small_cnn on a Fashion-MNIST subset for 2 epochs, then one IMP round (well under a minute on a CPU)."""
     data = DataConfig(train_subset=2000, val_size=500, test_subset=1000, batch_size=50, augment=False)
     model = ModelSection("small_cnn", {"width": 8})
     cfg = TrainConfig(epochs=2, lr=0.05, schedule="cosine", nesterov=True, log_every=10)
-    ctx = session.context(out=folder)
+    ctx = invocation.context(out=folder)
     dense = vision.run_train(TrainRecipe(data=data, model=model, train=cfg), ctx.child("dense"))
     ticket = imp.run(
         imp.PruneRecipe(

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import Overrides, Session, verb_command
+from vita_cli.cli.common import Invocation, Overrides, verb_command
 from vita_cli.core.errors import UserError
 from vita_cli.core.recipe import load_recipe
 from vita_cli.methods.tts_lifelong.config import TTSLifelongRecipe
@@ -63,14 +63,14 @@ def _matrix_table(result: dict) -> Table:
 @app.command("data", help="Build the multilingual espeak-ng corpus (CSS10/LJSpeech layout) into --out.")
 @verb_command("tts-lifelong data")
 def data_cmd(
-    overrides: Overrides = None, recipe: RecipeOpt = "tts-lifelong/default", session: Session = None
+    overrides: Overrides = None, recipe: RecipeOpt = "tts-lifelong/default", invocation: Invocation = None
 ):
     from vita_cli.methods.tts_lifelong import pipeline
 
     cfg, _ = load_any_recipe(recipe, overrides)
-    if session.out is not None and (session.out / "metadata.csv").exists():
-        raise UserError(f"{session.out} already holds a single-language corpus", "choose an empty folder")
-    ctx = session.context() if session.out is not None else _no_folder_context(session)
+    if invocation.out is not None and (invocation.out / "metadata.csv").exists():
+        raise UserError(f"{invocation.out} already holds a single-language corpus", "choose an empty folder")
+    ctx = invocation.context() if invocation.out is not None else _no_folder_context(invocation)
     result = pipeline.run_data(cfg, ctx).to_dict()
 
     def render(console):
@@ -80,14 +80,18 @@ def data_cmd(
         console.print(table)
         console.print(f"{result['hours_of_audio'] * 60:.1f} min of audio, {result['seconds']} s")
 
-    session.emit(result, render)
+    invocation.emit(result, render)
 
 
-def _no_folder_context(session: Session):
+def _no_folder_context(invocation: Invocation):
     from vita_cli.core.context import RunContext
 
     return RunContext(
-        device=session.device, seed=session.seed, out=None, reporter=session.reporter, log=session.log
+        device=invocation.device,
+        seed=invocation.seed,
+        out=None,
+        reporter=invocation.reporter,
+        log=invocation.log,
     )
 
 
@@ -100,24 +104,24 @@ def train_cmd(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out from its last epoch.")
     ] = False,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     import torch
 
     from vita_cli.methods.tts_lifelong import pipeline
 
-    if session.device.type == "cpu":
+    if invocation.device.type == "cpu":
         torch.set_num_threads(min(2, torch.get_num_threads()))
     over = list(overrides or []) + ([f"train.method={method.value}"] if method else [])
-    if resume and (session.out is None or not (session.out / "resume.safetensors").is_file()):
+    if resume and (invocation.out is None or not (invocation.out / "resume.safetensors").is_file()):
         raise UserError("--resume needs --out pointing at an interrupted run (with resume.safetensors)")
     cfg, _ = load_any_recipe(recipe, over)
     if cfg.train.init and not Path(cfg.train.init).is_file():
         raise UserError(f"train.init checkpoint not found: {cfg.train.init}")
-    ctx_probe = _no_folder_context(session)
+    ctx_probe = _no_folder_context(invocation)
     _, data = pipeline.prepare(cfg, ctx_probe)  # corpus and features checked before the run folder exists
-    cfg = session.recipe(recipe, over)
-    result = pipeline.run_train(cfg, session.context(resume=resume), data).to_dict()
+    cfg = invocation.recipe(recipe, over)
+    result = pipeline.run_train(cfg, invocation.context(resume=resume), data).to_dict()
     result.pop("log")
 
     def render(console):
@@ -130,7 +134,7 @@ def train_cmd(
         )
         console.print(f"checkpoints: {result['run_dir']}/task*.safetensors")
 
-    session.emit(result, render)
+    invocation.emit(result, render)
 
 
 @app.command("eval", help="MCD-DTW after every task on every seen language: matrix, forgetting, plots.")
@@ -141,9 +145,9 @@ def eval_cmd(
     finetune: Annotated[
         Path | None, typer.Option("--finetune", help="A fine-tune run (evaluated): reduction vs fine-tune.")
     ] = None,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
-    result = _evaluate(session, run, overrides, finetune)
+    result = _evaluate(invocation, run, overrides, finetune)
 
     def render(console):
         console.print(_matrix_table(result))
@@ -152,27 +156,27 @@ def eval_cmd(
             console.print(f"reduction vs fine-tune {100 * result['reduction_vs_finetune']:.1f} %")
         console.print(f"plots: {', '.join(result['plots'])}")
 
-    session.emit(result, render)
+    invocation.emit(result, render)
 
 
-def _evaluate(session: Session, run: Path, overrides, finetune: Path | None) -> dict:
+def _evaluate(invocation: Invocation, run: Path, overrides, finetune: Path | None) -> dict:
     import torch
 
     from vita_cli.methods.tts_lifelong import pipeline
     from vita_cli.methods.tts_lifelong.checkpoints import task_checkpoints
 
-    if session.device.type == "cpu":
+    if invocation.device.type == "cpu":
         torch.set_num_threads(min(2, torch.get_num_threads()))
     recipe_path = _run_recipe(run, overrides)
     task_checkpoints(run)
     if finetune is not None:
         pipeline._read_eval(finetune)
     cfg, _ = load_recipe(recipe_path, TTSLifelongRecipe, overrides)
-    _, data = pipeline.prepare(cfg, _no_folder_context(session))
-    if session.out is None:
-        session.out = Path(run) / "eval"
-    cfg = session.recipe(str(recipe_path), overrides, schema=TTSLifelongRecipe)
-    return pipeline.run_eval(cfg, session.context(), Path(run), finetune, data).to_dict()
+    _, data = pipeline.prepare(cfg, _no_folder_context(invocation))
+    if invocation.out is None:
+        invocation.out = Path(run) / "eval"
+    cfg = invocation.recipe(str(recipe_path), overrides, schema=TTSLifelongRecipe)
+    return pipeline.run_eval(cfg, invocation.context(), Path(run), finetune, data).to_dict()
 
 
 @app.command("speak", help="Say TEXT in a language with a trained model (Griffin-Lim vocoder), write a wav.")
@@ -190,14 +194,16 @@ def speak_cmd(
         int | None, typer.Option("--task", help="Use the model after this task (default: the last).")
     ] = None,
     iters: Annotated[int, typer.Option("--iters", help="Griffin-Lim iterations.", min=1)] = 32,
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     from vita_cli.methods.tts_lifelong import pipeline
 
     checkpoint = pipeline.resolve_checkpoint(run, task)
     pipeline.check_speak_inputs(checkpoint, lang, text)
-    result = pipeline.run_speak(checkpoint, lang, text, output, session.device, session.seed, iters).to_dict()
-    session.emit(
+    result = pipeline.run_speak(
+        checkpoint, lang, text, output, invocation.device, invocation.seed, iters
+    ).to_dict()
+    invocation.emit(
         result,
         lambda console: console.print(
             f"wrote {result['wav']}: {result['seconds_audio']:.2f} s of audio in {result['seconds_compute']:.2f} s "
@@ -210,7 +216,7 @@ def speak_cmd(
 @verb_command("tts-lifelong compare")
 def compare_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Train run folders.")],
-    session: Session = None,
+    invocation: Invocation = None,
 ):
     import json
 
@@ -224,16 +230,16 @@ def compare_cmd(
         if path.is_file():
             evals.append(json.loads(path.read_text()))
         else:
-            session.log(f"evaluating {run}")
-            sub = Session(
+            invocation.log(f"evaluating {run}")
+            sub = Invocation(
                 verb="tts-lifelong eval",
-                device_spec=session.device_spec,
-                seed=session.seed,
+                device_spec=invocation.device_spec,
+                seed=invocation.seed,
                 out=Path(run) / "eval",
-                quiet=session.quiet,
+                quiet=invocation.quiet,
             )
             evals.append(_evaluate(sub, run, None, None))
-    result = pipeline.run_compare(evals, session.context()).to_dict()
+    result = pipeline.run_compare(evals, invocation.context()).to_dict()
 
     def render(console):
         langs = result["languages"]
@@ -254,7 +260,7 @@ def compare_cmd(
         console.print(table)
         console.print(f"plots: {', '.join(result['plots'])}")
 
-    session.emit(result, render)
+    invocation.emit(result, render)
 
 
 def register(root):
@@ -263,7 +269,7 @@ def register(root):
     )
 
 
-def _demo(session: Session, folder: Path) -> str:
+def _demo(invocation: Invocation, folder: Path) -> str:
     """Tiny corpus, German then Dutch with the dual sampler, MCD matrix (≲ 60 s on 2 cores)."""
     import torch
 
@@ -280,7 +286,9 @@ def _demo(session: Session, folder: Path) -> str:
             "train.epochs=4",
         ],
     )
-    ctx = RunContext(device=session.device, seed=session.seed, out=folder / "run", reporter=session.reporter)
+    ctx = RunContext(
+        device=invocation.device, seed=invocation.seed, out=folder / "run", reporter=invocation.reporter
+    )
     _, data = pipeline.prepare(cfg, ctx)
     pipeline.run_train(cfg, ctx, data)
     ev = pipeline.run_eval(cfg, ctx.child("eval"), folder / "run", None, data)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vita_cli.cli.common import ArchOpt, Session, TrustPickleOpt, verb_command
+from vita_cli.cli.common import ArchOpt, Invocation, TrustPickleOpt, verb_command
 from vita_cli.methods import ticket
 
 
@@ -40,35 +40,46 @@ def register(app):
             ),
         ] = None,
         trust_pickle: TrustPickleOpt = False,
-        session: Session = None,
+        invocation: Invocation = None,
     ):
         result = ticket.run_verify(
             signature,
             suspect,
-            session.context(),
+            invocation.context(),
             arch=arch,
             black_box=black_box,
             kernel_floor=kernel_floor,
             trust_pickle=trust_pickle,
         ).to_dict()
         if not result["verified"]:
-            session.exit_code = 1
-        session.emit(result, lambda console: render(console, result))
+            invocation.exit_code = 1
+        invocation.emit(result, lambda console: render(console, result))
 
 
 def render(console, result: dict) -> None:
     table = Table(
-        "check", "value", "threshold", "passed", "effect on the verdict", title=f"ownership of {result['suspect']}"
+        "check",
+        "value",
+        "threshold",
+        "passed",
+        "effect on the verdict",
+        title=f"ownership of {result['suspect']}",
     )
     for e in result["evidence"]:
         extra = f" (BER {e['bit_error_rate']:.3f})" if "bit_error_rate" in e else ""
-        table.add_row(e["check"], e["value"] + extra, e["threshold"], "yes" if e["passed"] else "no", e["effect"])
+        table.add_row(
+            e["check"], e["value"] + extra, e["threshold"], "yes" if e["passed"] else "no", e["effect"]
+        )
     console.print(table)
     console.print(f"rule: {result['rule']}")
     for note in result["notes"]:
         console.print(f"note: {note}")
     if result.get("mask_source"):
         console.print(f"masks: {result['mask_source']}")
-    by = f" (by {' and '.join(result['decided_by'])})" if result["decided_by"] else " (no check proves ownership)"
+    by = (
+        f" (by {' and '.join(result['decided_by'])})"
+        if result["decided_by"]
+        else " (no check proves ownership)"
+    )
     word = ("[bold green]VERIFIED[/]" if result["verified"] else "[bold red]NOT VERIFIED[/]") + by
     console.print(f"verdict: {word}")

@@ -34,7 +34,7 @@ class RunContext:
     resume: bool = False  # continue from the checkpoints already in ``out``
     log: Callable[[str], None] = _ignore
     _run_dir: RunDir | None = field(default=None, repr=False)
-    # how the folder is created on first use (the CLI's session also writes the resolved recipe there)
+    # how the folder is created on first use (the CLI's invocation also writes the resolved recipe there)
     make_run_dir: Callable[[], RunDir] | None = field(default=None, repr=False)
 
     @property

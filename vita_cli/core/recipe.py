@@ -69,7 +69,10 @@ def read_yaml(path: Path) -> dict:
     except yaml.YAMLError as exc:
         raise UserError(f"recipe {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     if data is None:
-        raise UserError(f"recipe {path} is empty", "an empty recipe would silently run every default: write the keys you mean")
+        raise UserError(
+            f"recipe {path} is empty",
+            "an empty recipe would silently run every default: write the keys you mean",
+        )
     if not isinstance(data, dict):
         raise UserError(f"recipe {path} must be a mapping of keys to values")
     return data

@@ -99,9 +99,13 @@ def data_config_for(loaded, overrides: list[str] | None = None):
             )
     data = apply_overrides(base, overrides)["data"]
     fields = DataConfig.__dataclass_fields__
-    for item in overrides or []:  # the file's own keys from other vita versions are dropped, the user's are not
+    for item in (
+        overrides or []
+    ):  # the file's own keys from other vita versions are dropped, the user's are not
         key = item.split("=", 1)[0][len("data.") :]
         if key.split(".")[0] not in fields:
-            raise UserError(f"unknown recipe key data.{key}", f"valid keys in data: {', '.join(sorted(fields))}")
+            raise UserError(
+                f"unknown recipe key data.{key}", f"valid keys in data: {', '.join(sorted(fields))}"
+            )
     data = {k: v for k, v in data.items() if k in fields}
     return from_dict(DataConfig, data, "data")

@@ -7,6 +7,7 @@ from torch import nn
 
 from vita_cli.methods.augmax.augmax import augmax_attack
 from vita_cli.methods.augmax.augmix import augment_chains, mix, random_mixing_weights
+from vita_cli.methods.augmax.losses import js_divergence
 from vita_cli.models.dubin import (
     ROUTE_AUGMAX,
     DualBatchNorm2d,
@@ -15,7 +16,6 @@ from vita_cli.models.dubin import (
     dubin_targets,
     use_route,
 )
-from vita_cli.methods.augmax.losses import js_divergence
 
 sys.path.insert(0, str(Path(__file__).parent))
 from augmax_tiny_models import TinyResNet  # noqa: E402

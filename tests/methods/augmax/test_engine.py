@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from vita_cli.methods.augmax.config import RobustMethod
-from vita_cli.models.dubin import DualBatchNorm2d, convert_to_dubin
 from vita_cli.methods.augmax.engine import RobustLoss
+from vita_cli.models.dubin import DualBatchNorm2d, convert_to_dubin
 
 sys.path.insert(0, str(Path(__file__).parent))
 from augmax_tiny_models import TinyResNet  # noqa: E402

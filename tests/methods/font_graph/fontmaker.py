@@ -26,11 +26,20 @@ def letter_shape(ch: str, weight: int = 100) -> list[list[tuple[int, int]]]:
         return rings
     if ch == "I":
         return [box(0, 0, weight, 700)]
-    return [box(0, 0, weight, 700), box(weight, 300, width - weight, 300 + weight), box(width - weight, 0, width, 700)]
+    return [
+        box(0, 0, weight, 700),
+        box(weight, 300, width - weight, 300 + weight),
+        box(width - weight, 0, width, 700),
+    ]
 
 
-def make_font(path: Path, family: str = "Test Blocks", letters: str = LETTERS, weight: int = 100,
-              lowercase_only: bool = False) -> Path:
+def make_font(
+    path: Path,
+    family: str = "Test Blocks",
+    letters: str = LETTERS,
+    weight: int = 100,
+    lowercase_only: bool = False,
+) -> Path:
     names = [".notdef"] + (["a"] if lowercase_only else list(letters))
     fb = FontBuilder(1000, isTTF=True)
     fb.setupGlyphOrder(names)

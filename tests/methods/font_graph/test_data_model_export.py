@@ -29,12 +29,16 @@ def test_duplicates_never_cross_the_split(tmp_path):
     (fonts / "sub").mkdir()
     make_font(fonts / "sub" / "c.ttf", "Gamma", weight=120)
     make_font(fonts / "partial.ttf", "Partial", letters="ABC")
-    cfg = DataConfig(font_dirs=[str(fonts)], cache_dir=str(tmp_path / "cache"), image_size=32, points=60, test_fraction=0.5)
+    cfg = DataConfig(
+        font_dirs=[str(fonts)], cache_dir=str(tmp_path / "cache"), image_size=32, points=60, test_fraction=0.5
+    )
     ds = build_dataset(cfg)
     names = [f.family for f in ds.fonts]
     assert sorted(names) == ["Alpha", "Alpha Bold", "Beta", "Clone", "Gamma"]
     group = {n: g for n, g in zip(names, ds.groups, strict=True)}
-    assert len({g for n, g in zip(names, ds.groups, strict=True) if n in ("Alpha", "Alpha Bold", "Clone")}) == 1
+    assert (
+        len({g for n, g in zip(names, ds.groups, strict=True) if n in ("Alpha", "Alpha Bold", "Clone")}) == 1
+    )
     assert group["Beta"] != group["Alpha"] != group["Gamma"]
     for g in set(ds.groups):
         assert len({s for s, gg in zip(ds.split, ds.groups, strict=True) if gg == g}) == 1

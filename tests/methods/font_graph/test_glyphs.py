@@ -47,7 +47,10 @@ def test_truetype_and_reversed_contours_give_the_same_direction(font, tmp_path):
     # a CFF-style font (outer counter-clockwise) is normalised to the same direction
     from vita_cli.methods.font_graph.glyphs import _canonical
 
-    ring = [np.array(p, float) for p in ([(0, 0), (0, 700), (500, 700), (500, 0)], [(100, 100), (400, 100), (400, 600), (100, 600)])]
+    ring = [
+        np.array(p, float)
+        for p in ([(0, 0), (0, 700), (500, 700), (500, 0)], [(100, 100), (400, 100), (400, 600), (100, 600)])
+    ]
     a = _canonical(ring)
     b = _canonical([c[::-1] for c in ring])
     assert [np.sign(signed_area(c)) for c in a] == [np.sign(signed_area(c)) for c in b] == [1, -1]
@@ -60,7 +63,9 @@ def test_raster_and_graph_share_one_frame(font):
         img = font.glyph_image(c)
         nodes, ends = glyph_graph(font.contours[c], 150)
         px = nodes[:, :2] * r / FRAME
-        inward = np.stack([nodes[:, 3], -nodes[:, 2]], 1)  # ink side of the tangent (outer contours clockwise on screen)
+        inward = np.stack(
+            [nodes[:, 3], -nodes[:, 2]], 1
+        )  # ink side of the tangent (outer contours clockwise on screen)
         inside = np.clip(np.round(px + 2 * inward - 0.5).astype(int), 0, r - 1)
         outside = np.clip(np.round(px - 2 * inward - 0.5).astype(int), 0, r - 1)
         assert img[inside[:, 1], inside[:, 0]].mean() > 0.9
@@ -96,13 +101,21 @@ def test_svg_round_trip(font):
 def test_svg_paths_from_an_editor_parse():
     # relative commands, H/V and a cubic, as vector editors write them
     contours = parse_path("m 10,10 h 100 v 100 c -20,10 -80,10 -100,0 z M 30 30 L 60 30 L 45 60 Z")
-    assert len(contours) == 2 and np.allclose(contours[0][1], [110, 10]) and np.allclose(contours[0][2], [110, 110])
+    assert (
+        len(contours) == 2
+        and np.allclose(contours[0][1], [110, 10])
+        and np.allclose(contours[0][2], [110, 110])
+    )
 
 
 @pytest.mark.parametrize(
     "text",
-    ["not xml at all", "<html><body/></html>", '<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>',
-     '<svg xmlns="http://www.w3.org/2000/svg"><path id="graph" d="M 0 0 L 5 5"/></svg>'],
+    [
+        "not xml at all",
+        "<html><body/></html>",
+        '<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><path id="graph" d="M 0 0 L 5 5"/></svg>',
+    ],
 )
 def test_svg_that_is_not_a_graph(text):
     with pytest.raises(GraphSvgError):
@@ -128,7 +141,11 @@ def test_cache_is_keyed_by_font_hash(tmp_path):
     assert len(files) == 1 and files[0].name.startswith(first.sha256[:32])
     again = load_font_cached(p, 32, tmp_path / "cache")
     assert (again.images == first.images).all()
-    assert all(np.allclose(a, b) for ga, gb in zip(first.contours, again.contours, strict=True) for a, b in zip(ga, gb, strict=True))
+    assert all(
+        np.allclose(a, b)
+        for ga, gb in zip(first.contours, again.contours, strict=True)
+        for a, b in zip(ga, gb, strict=True)
+    )
     make_font(p, weight=140)  # new bytes at the same path: a new cache entry
     third = load_font_cached(p, 32, tmp_path / "cache")
     assert third.sha256 != first.sha256 and len(list((tmp_path / "cache").glob("*.npz"))) == 2

@@ -7,7 +7,6 @@ import torchvision
 
 from vita_cli.core.errors import UserError
 from vita_cli.methods.gdp.compact import compact_model, harden
-from vita_cli.models.manifest import apply_manifest
 from vita_cli.methods.gdp.engine import conv_linear_macs
 from vita_cli.methods.gdp.flops import (
     channel_costs,
@@ -21,6 +20,7 @@ from vita_cli.methods.gdp.flops import (
 from vita_cli.methods.gdp.gates import GateBank, GateHooks, smoothed_l0
 from vita_cli.methods.gdp.graph import build_channel_graph
 from vita_cli.models.cifar_resnet import CifarResNet
+from vita_cli.models.manifest import apply_manifest
 
 
 class PlainCNN(nn.Module):

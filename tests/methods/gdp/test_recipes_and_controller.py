@@ -10,8 +10,8 @@ from vita_cli.methods.gdp.controller import GdpController
 from vita_cli.methods.gdp.flops import dense_macs
 from vita_cli.methods.gdp.gates import GateBank
 from vita_cli.methods.gdp.graph import build_channel_graph
-from vita_cli.models.cifar_resnet import CifarResNet
 from vita_cli.methods.imp import PruneRecipe
+from vita_cli.models.cifar_resnet import CifarResNet
 
 GDP_RECIPES = [name for name, _ in list_recipes() if name.startswith("prune/gdp-")]
 

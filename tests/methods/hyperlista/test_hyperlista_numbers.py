@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from vita_cli.schemas import load_any_recipe
 from vita_cli.methods.hyperlista import classic, experiment
 from vita_cli.methods.hyperlista.hyper import HyperConstants, hyperlista_curve
+from vita_cli.schemas import load_any_recipe
 
 
 @pytest.fixture(scope="module")

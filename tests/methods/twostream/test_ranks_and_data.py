@@ -43,8 +43,10 @@ def test_rendered_clips_deterministic_by_seed():
 
 def test_write_then_load_folder_with_split_file(tmp_path):
     rng = np.random.default_rng(0)
-    splits = {s: [(c, rng.integers(0, 255, (6, 20, 20, 3), dtype=np.uint8)) for c in ("a", "b") for _ in range(2)]
-              for s in ("train", "val", "test")}
+    splits = {
+        s: [(c, rng.integers(0, 255, (6, 20, 20, 3), dtype=np.uint8)) for c in ("a", "b") for _ in range(2)]
+        for s in ("train", "val", "test")
+    }
     write_folder(tmp_path, splits, ["a", "b"], {"set": "test"})
     ds = load_folder(tmp_path, frames=4, size=16)
     assert len(ds.train) == 4 and ds.train.clips.shape == (4, 4, 16, 16, 3) and ds.classes == ["a", "b"]
@@ -56,7 +58,9 @@ def test_user_video_folder_without_split_file(tmp_path):
     for cls in ("wave", "clap"):
         (tmp_path / cls).mkdir()
         for i in range(4):
-            writer = cv2.VideoWriter(str(tmp_path / cls / f"v{i}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (24, 24))
+            writer = cv2.VideoWriter(
+                str(tmp_path / cls / f"v{i}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (24, 24)
+            )
             for t in range(5):
                 writer.write(np.full((24, 24, 3), 40 * t + i, dtype=np.uint8))
             writer.release()

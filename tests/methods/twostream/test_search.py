@@ -57,8 +57,12 @@ def test_evolution_resumes_from_saved_state():
     budget = S.macs(space.largest(), FRAMES, SIZE)
     scorer = E.Scorer(net, data, torch.device("cpu"), calib)
     states = []
-    full = E.evolution(scorer, space, space.largest(), ("fusion",), budget, scfg, 3, 1, FRAMES, SIZE, save=states.append)
-    resumed = E.evolution(scorer, space, space.largest(), ("fusion",), budget, scfg, 3, 1, FRAMES, SIZE, state=states[0])
+    full = E.evolution(
+        scorer, space, space.largest(), ("fusion",), budget, scfg, 3, 1, FRAMES, SIZE, save=states.append
+    )
+    resumed = E.evolution(
+        scorer, space, space.largest(), ("fusion",), budget, scfg, 3, 1, FRAMES, SIZE, state=states[0]
+    )
     assert resumed.best.key() == full.best.key() and resumed.evaluations == full.evaluations
 
 
@@ -67,7 +71,9 @@ def test_reinforce_and_random_respect_budget():
     scorer = E.Scorer(net, data, torch.device("cpu"), calib)
     budget = S.macs(S.slowfast_mini(space), FRAMES, SIZE)
     scfg = SearchConfig(population=3, algorithm="reinforce")
-    res = E.reinforce(scorer, space, space.largest(), S.variables_of("joint"), budget, scfg, 2, 0, FRAMES, SIZE)
+    res = E.reinforce(
+        scorer, space, space.largest(), S.variables_of("joint"), budget, scfg, 2, 0, FRAMES, SIZE
+    )
     assert res.best_macs <= budget or all(r["macs"] > budget for r in res.history)
     rnd = E.random_search(scorer, space, space.largest(), S.variables_of("joint"), budget, 5, 0, FRAMES, SIZE)
     assert rnd.evaluations == 5 and all(r["macs"] <= budget for r in rnd.history)

@@ -17,7 +17,8 @@ def test_block_macs_hand_count_and_hooks():
     hand = (
         4 * 8 * 8 * 8 * 16  # expand: input positions × c_in × mid
         + 4 * 4 * 4 * 16 * 3 * 3 * 3  # depth-wise: output positions × mid × t·k·k
-        + 16 * 4 + 4 * 16  # SE: mid → mid/4 → mid
+        + 16 * 4
+        + 4 * 16  # SE: mid → mid/4 → mid
         + 4 * 4 * 4 * 16 * 12  # project: output positions × mid × c_out
     )
     macs, out = S.block_macs(8, b, 4, 8, 2)
@@ -26,7 +27,13 @@ def test_block_macs_hand_count_and_hooks():
     counted = [0]
 
     def hook(m, i, o):
-        counted[0] += o[0].numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1] * m.kernel_size[2]
+        counted[0] += (
+            o[0].numel()
+            * (m.in_channels // m.groups)
+            * m.kernel_size[0]
+            * m.kernel_size[1]
+            * m.kernel_size[2]
+        )
 
     for m in block.modules():
         if isinstance(m, torch.nn.Conv3d):
@@ -55,7 +62,9 @@ def test_analytic_macs_equal_hooks_and_forward_backward(seed):
     assert hook_macs(net, x) == S.macs(arch, FRAMES, SIZE)
     loss = F.cross_entropy(net(x), torch.tensor([0, 1]))
     loss.backward()
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters() if p.requires_grad)
+    assert all(
+        p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters() if p.requires_grad
+    )
 
 
 def test_controls_macs_and_x3d_matches_slowfast():
@@ -90,7 +99,9 @@ def test_every_sampled_subnet_runs_in_the_supernet_and_inherits_slices():
         mid = arch.slow_stem * b.e
         expected = w_sup[:mid, :, off_t : off_t + b.t, off_k : off_k + b.k, off_k : off_k + b.k]
         assert torch.equal(child.slow_blocks[0].dw.weight, expected)
-        assert torch.equal(child.slow_blocks[0].project.weight, sup.slow_blocks[0].project.weight[: b.c, :mid])
+        assert torch.equal(
+            child.slow_blocks[0].project.weight, sup.slow_blocks[0].project.weight[: b.c, :mid]
+        )
 
 
 def test_architecture_yaml_round_trip_and_unknown_operation():

@@ -16,7 +16,9 @@ def encode_refs(model: FontGraphModel, refs: np.ndarray, device) -> torch.Tensor
 
 
 @torch.no_grad()
-def decode_all(model: FontGraphModel, z: torch.Tensor, template_ends: np.ndarray, device) -> tuple[np.ndarray, np.ndarray | None]:
+def decode_all(
+    model: FontGraphModel, z: torch.Tensor, template_ends: np.ndarray, device
+) -> tuple[np.ndarray, np.ndarray | None]:
     """All 26 letters from one style code: images [26, R, R] and graphs [26, N, 4] (None for img2img)."""
     model.eval()
     letters = torch.arange(26, device=device)
@@ -32,7 +34,9 @@ def complete(model: FontGraphModel, refs: np.ndarray, template_ends: np.ndarray,
 
 
 @torch.no_grad()
-def render_graph(model: FontGraphModel, graph: np.ndarray, ends: np.ndarray, letter: int, device) -> np.ndarray:
+def render_graph(
+    model: FontGraphModel, graph: np.ndarray, ends: np.ndarray, letter: int, device
+) -> np.ndarray:
     """One glyph graph (x, y in [0, 1]) → its rendered image [R, R]."""
     model.eval()
     g = torch.as_tensor(graph, dtype=torch.float32, device=device).unsqueeze(0)

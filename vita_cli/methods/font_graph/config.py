@@ -106,7 +106,9 @@ class StudyConfig:
     """The declared comparison: seeds, objectives, and the rule that decides."""
 
     seeds: list[int] = field(default_factory=list)  # [] : the one seed given by --seed
-    objectives: list[str] = field(default_factory=lambda: ["sum"])  # joint stage: sum (all losses) / faithful (pixels only)
+    objectives: list[str] = field(
+        default_factory=lambda: ["sum"]
+    )  # joint stage: sum (all losses) / faithful (pixels only)
     primary: Literal["faithful", "sum"] = "sum"
     decide_k: list[int] = field(default_factory=lambda: [1, 5])
     alpha: float = 0.05

@@ -41,7 +41,9 @@ def discover(sources: list[str]) -> list[Path]:
         if p.is_file() and p.suffix.lower() in FONT_SUFFIXES:
             found.add(p.resolve())
         elif p.is_dir():
-            found.update(q.resolve() for q in p.rglob("*") if q.is_file() and q.suffix.lower() in FONT_SUFFIXES)
+            found.update(
+                q.resolve() for q in p.rglob("*") if q.is_file() and q.suffix.lower() in FONT_SUFFIXES
+            )
     return sorted(found)
 
 
@@ -223,7 +225,9 @@ def load_fonts(
     return fonts, skipped
 
 
-def build_dataset(cfg: DataConfig, reporter: Reporter = SILENT, sources: list[str] | None = None) -> FontDataset:
+def build_dataset(
+    cfg: DataConfig, reporter: Reporter = SILENT, sources: list[str] | None = None
+) -> FontDataset:
     """Read every font under ``sources`` (default ``cfg.font_dirs``), split by family, build the tensors.
 
     Fonts missing any capital are left out of the dataset (listed in ``skipped`` with the reason).
@@ -260,7 +264,10 @@ def save_dataset(ds: FontDataset, folder: Path) -> tuple[Path, Path]:
             {"path": f.path, "sha256": f.sha256, "family": f.family, "name": f.name, "split": s, "group": g}
             for f, s, g in zip(ds.fonts, ds.split, ds.groups, strict=True)
         ],
-        "templates": [{"letter": LETTERS[i], "contours": t.contours, "alloc": t.alloc} for i, t in enumerate(ds.templates)],
+        "templates": [
+            {"letter": LETTERS[i], "contours": t.contours, "alloc": t.alloc}
+            for i, t in enumerate(ds.templates)
+        ],
         "skipped": [{"font": p, "reason": r} for p, r in ds.skipped],
     }
     js = folder / "dataset.json"
@@ -274,12 +281,20 @@ def load_dataset(folder: Path) -> FontDataset:
     with np.load(folder / "dataset.npz", allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     fonts = [
-        FontGlyphs(m["path"], m["sha256"], m["family"], m["name"], [], arrays["images"][i], arrays["present"][i])
+        FontGlyphs(
+            m["path"], m["sha256"], m["family"], m["name"], [], arrays["images"][i], arrays["present"][i]
+        )
         for i, m in enumerate(meta["fonts"])
     ]
     templates = [Template(t["contours"], t["alloc"]) for t in meta["templates"]]
     summary = meta["summary"]
     return FontDataset(
-        fonts, [m["split"] for m in meta["fonts"]], [m["group"] for m in meta["fonts"]], templates,
-        summary["points"], summary["image_size"], [(s["font"], s["reason"]) for s in meta["skipped"]], arrays,
+        fonts,
+        [m["split"] for m in meta["fonts"]],
+        [m["group"] for m in meta["fonts"]],
+        templates,
+        summary["points"],
+        summary["image_size"],
+        [(s["font"], s["reason"]) for s in meta["skipped"]],
+        arrays,
     )

@@ -76,8 +76,14 @@ def paired_test(rows: list[dict], arm: str, baseline: str, k: int, metric: str) 
     a, b = per_font(rows, arm, k, metric), per_font(rows, baseline, k, metric)
     fonts = sorted(set(a) & set(b))
     diff = np.array([a[f] - b[f] for f in fonts])
-    res = {"k": k, "metric": metric, "fonts": len(fonts), "mean_diff": float(diff.mean()) if len(diff) else 0.0,
-           "sd_diff": float(diff.std(ddof=1)) if len(diff) > 1 else 0.0, "wins": int((diff > 0).sum())}
+    res = {
+        "k": k,
+        "metric": metric,
+        "fonts": len(fonts),
+        "mean_diff": float(diff.mean()) if len(diff) else 0.0,
+        "sd_diff": float(diff.std(ddof=1)) if len(diff) > 1 else 0.0,
+        "wins": int((diff > 0).sum()),
+    }
     if len(diff) > 1 and np.any(diff != 0):
         res["p_wilcoxon"] = float(stats.wilcoxon(diff, alternative="greater").pvalue)
         res["p_ttest"] = float(stats.ttest_1samp(diff, 0.0, alternative="greater").pvalue)

@@ -28,7 +28,9 @@ def _units(contours: list[np.ndarray]) -> list[np.ndarray]:
     return [np.stack([c[:, 0] * k, (BASELINE * FRAME - c[:, 1]) * k], 1) for c in contours]
 
 
-def build_font(graphs: np.ndarray, ends: np.ndarray, path: str | Path, family: str = "Vita Completed") -> Path:
+def build_font(
+    graphs: np.ndarray, ends: np.ndarray, path: str | Path, family: str = "Vita Completed"
+) -> Path:
     """graphs [26, N, 4] (x, y in [0, 1] of the frame), ends [26, N] → a .ttf at ``path``."""
     order = [".notdef", "space", *LETTERS]
     glyphs, metrics = {}, {}

@@ -71,7 +71,10 @@ class _FlattenPen(BasePen):
         for t in np.linspace(0, 1, CURVE_STEPS + 1)[1:]:
             u = 1 - t
             self._current.append(
-                (u * u * p0[0] + 2 * u * t * p1[0] + t * t * p2[0], u * u * p0[1] + 2 * u * t * p1[1] + t * t * p2[1])
+                (
+                    u * u * p0[0] + 2 * u * t * p1[0] + t * t * p2[0],
+                    u * u * p0[1] + 2 * u * t * p1[1] + t * t * p2[1],
+                )
             )
 
     def _closePath(self):
@@ -233,7 +236,10 @@ def read_font(path: str | Path, image_size: int, face: int = 0) -> FontGlyphs:
         if w * scale > FIT * FRAME:
             scale = FIT * FRAME / w
         # vertical room: above the baseline up to the frame's top margin, below it down to the bottom
-        room_up, room_down = BASELINE * FRAME - (1 - FIT) * FRAME / 2, (1 - BASELINE) * FRAME - (1 - FIT) * FRAME / 2
+        room_up, room_down = (
+            BASELINE * FRAME - (1 - FIT) * FRAME / 2,
+            (1 - BASELINE) * FRAME - (1 - FIT) * FRAME / 2,
+        )
         if top > 0 and top * scale > room_up:
             scale = room_up / top
         if bottom < 0 and -bottom * scale > room_down:
@@ -331,7 +337,11 @@ def split_contours(nodes: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
 def _flat(contours: list[list[np.ndarray]]):
     counts = np.array([len(g) for g in contours], np.int32)
     lens = np.array([len(c) for g in contours for c in g], np.int32)
-    pts = np.concatenate([c for g in contours for c in g]).astype(np.float32) if lens.size else np.zeros((0, 2), np.float32)
+    pts = (
+        np.concatenate([c for g in contours for c in g]).astype(np.float32)
+        if lens.size
+        else np.zeros((0, 2), np.float32)
+    )
     return counts, lens, pts
 
 
@@ -347,7 +357,9 @@ def _unflat(counts, lens, pts) -> list[list[np.ndarray]]:
     return out
 
 
-def load_font_cached(path: str | Path, image_size: int, cache_dir: str | Path | None, face: int = 0) -> FontGlyphs:
+def load_font_cached(
+    path: str | Path, image_size: int, cache_dir: str | Path | None, face: int = 0
+) -> FontGlyphs:
     """:func:`read_font` through a cache of arrays keyed by the font file's sha256 (and face, size)."""
     path = Path(path)
     digest = file_sha256(path)
@@ -362,8 +374,14 @@ def load_font_cached(path: str | Path, image_size: int, cache_dir: str | Path | 
                         raise FontReadError(meta["error"])
                     contours = _unflat(z["counts"], z["lens"], z["pts"])
                     return FontGlyphs(
-                        str(path), digest, meta["family"], meta["name"], contours, z["images"],
-                        z["present"], meta["info"],
+                        str(path),
+                        digest,
+                        meta["family"],
+                        meta["name"],
+                        contours,
+                        z["images"],
+                        z["present"],
+                        meta["info"],
                     )
             except FontReadError:
                 raise
@@ -379,7 +397,15 @@ def load_font_cached(path: str | Path, image_size: int, cache_dir: str | Path | 
     if cache_file is not None:
         counts, lens, pts = _flat(glyphs.contours)
         meta = json.dumps({"family": glyphs.family, "name": glyphs.name, "info": glyphs.info})
-        _write_npz(cache_file, meta=meta, counts=counts, lens=lens, pts=pts, images=glyphs.images, present=glyphs.present)
+        _write_npz(
+            cache_file,
+            meta=meta,
+            counts=counts,
+            lens=lens,
+            pts=pts,
+            images=glyphs.images,
+            present=glyphs.present,
+        )
     return glyphs
 
 

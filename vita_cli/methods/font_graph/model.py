@@ -71,7 +71,12 @@ class ImageEncoder(nn.Module):
         w, layers, cin, side = cfg.width, [], 1, image_size
         chans = [w, 2 * w, 4 * w, 4 * w, 4 * w][: {32: 3, 64: 4, 128: 5}[image_size]]
         for c in chans:
-            layers += [nn.Conv2d(cin, c, 4, 2, 1), nn.BatchNorm2d(c), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout)]
+            layers += [
+                nn.Conv2d(cin, c, 4, 2, 1),
+                nn.BatchNorm2d(c),
+                nn.ReLU(inplace=True),
+                nn.Dropout(cfg.dropout),
+            ]
             cin, side = c, side // 2
         layers += [nn.Conv2d(cin, cfg.latent, side)]
         self.net = nn.Sequential(*layers)
@@ -132,7 +137,8 @@ class GraphEncoder(nn.Module):
     def forward(self, graph, ends):
         pos = torch.arange(graph.shape[1], device=graph.device)
         h = torch.cat(
-            [self.coords(graph), self.flag(ends.long()), self.position(pos).expand(graph.shape[0], -1, -1)], -1
+            [self.coords(graph), self.flag(ends.long()), self.position(pos).expand(graph.shape[0], -1, -1)],
+            -1,
         )
         z = self.pool(self.net(h.transpose(1, 2))).squeeze(-1)
         return z, self.classifier(z)
@@ -148,7 +154,9 @@ class Renderer(nn.Module):
         chans = [4 * w, 4 * w, 2 * w, w, w // 2][:steps] + [1]
         self.start = nn.ConvTranspose2d(cfg.latent, chans[0], 4)
         self.bn0 = CondBatchNorm(chans[0])
-        self.ups = nn.ModuleList(CondConvTranspose2d(a, b) for a, b in zip(chans[:-1], chans[1:], strict=True))
+        self.ups = nn.ModuleList(
+            CondConvTranspose2d(a, b) for a, b in zip(chans[:-1], chans[1:], strict=True)
+        )
         self.bns = nn.ModuleList(CondBatchNorm(c) for c in chans[1:-1])
 
     def forward(self, z, letter):

@@ -59,7 +59,9 @@ class PrepareResult:
 def check_sources(sources: list[str]) -> None:
     for s in sources:
         if not Path(s).exists():
-            raise UserError(f"font folder or file not found: {s}", "give folders holding .ttf/.otf/.ttc files")
+            raise UserError(
+                f"font folder or file not found: {s}", "give folders holding .ttf/.otf/.ttc files"
+            )
 
 
 def _dataset(recipe: CompleteFontRecipe, ctx: RunContext, sources: list[str] | None) -> FontDataset:
@@ -69,7 +71,9 @@ def _dataset(recipe: CompleteFontRecipe, ctx: RunContext, sources: list[str] | N
         raise UserError(str(exc), "point data.font_dirs (or the folders you give) at fonts with A-Z") from exc
 
 
-def run_prepare(recipe: CompleteFontRecipe, ctx: RunContext, sources: list[str] | None = None) -> PrepareResult:
+def run_prepare(
+    recipe: CompleteFontRecipe, ctx: RunContext, sources: list[str] | None = None
+) -> PrepareResult:
     """Read fonts, split by family, write ``dataset.npz`` + ``dataset.json`` into the run folder."""
     ds = _dataset(recipe, ctx, sources)
     npz, _ = save_dataset(ds, ctx.run_dir.path)
@@ -83,11 +87,18 @@ def template_ends(templates: list[Template], points: int) -> np.ndarray:
     return np.stack([t.ends(points) for t in templates])
 
 
-def save_model(path: Path, model: FontGraphModel, cfg: ModelConfig, n_styles: int, templates, extra: dict) -> Path:
+def save_model(
+    path: Path, model: FontGraphModel, cfg: ModelConfig, n_styles: int, templates, extra: dict
+) -> Path:
     meta = {
         "method": "complete-font",
-        "arch": {"kind": model.kind, "image_size": model.image_size, "points": model.points,
-                 "n_styles": n_styles, "model": asdict(cfg)},
+        "arch": {
+            "kind": model.kind,
+            "image_size": model.image_size,
+            "points": model.points,
+            "n_styles": n_styles,
+            "model": asdict(cfg),
+        },
         "templates": [t.alloc for t in templates],
         **extra,
     }
@@ -111,9 +122,14 @@ def find_model(path: Path, arm: str) -> Path:
     if path.is_file():
         return path
     if not path.is_dir():
-        raise UserError(f"model not found: {path}", "give a run folder of `vita complete-font train` or a .safetensors file")
-    names = {"graph": ["graph.safetensors", "graph-sum.safetensors", "graph-faithful.safetensors"],
-             "img2img": ["img2img.safetensors"]}[arm]
+        raise UserError(
+            f"model not found: {path}",
+            "give a run folder of `vita complete-font train` or a .safetensors file",
+        )
+    names = {
+        "graph": ["graph.safetensors", "graph-sum.safetensors", "graph-faithful.safetensors"],
+        "img2img": ["img2img.safetensors"],
+    }[arm]
     for folder in [path, *sorted(p for p in path.glob("seed-*") if p.is_dir())]:
         for name in names:
             if (folder / name).is_file():
@@ -128,10 +144,14 @@ def load_model(path: Path, arm: str, device) -> LoadedModel:
     if meta.get("method") != "complete-font":
         raise UserError(f"{file} is not a complete-font model", "train one with `vita complete-font train`")
     arch = meta["arch"]
-    model = FontGraphModel(ModelConfig(**arch["model"]), arch["image_size"], arch["points"], arch["n_styles"], arch["kind"])
+    model = FontGraphModel(
+        ModelConfig(**arch["model"]), arch["image_size"], arch["points"], arch["n_styles"], arch["kind"]
+    )
     missing, unexpected = model.load_state_dict(ckpt.tensors, strict=False)
     if missing or unexpected:
-        raise UserError(f"{file}: weights do not match the model ({len(missing)} missing, {len(unexpected)} unexpected)")
+        raise UserError(
+            f"{file}: weights do not match the model ({len(missing)} missing, {len(unexpected)} unexpected)"
+        )
     model.to(device).eval()
     templates = [Template(len(a), a) for a in meta["templates"]]
     return LoadedModel(model, templates, meta, file)
@@ -165,40 +185,87 @@ def _arms_for(recipe: CompleteFontRecipe, objectives: list[str]) -> list[str]:
     return arms
 
 
-def _train_seed(recipe, ds: FontDataset, data: TrainData, seed: int, objectives, ctx: RunContext, folder: Path):
+def _train_seed(
+    recipe, ds: FontDataset, data: TrainData, seed: int, objectives, ctx: RunContext, folder: Path
+):
     """Every arm of one seed; returns {arm: model} and seconds per arm."""
     cfg, tcfg, device = recipe.model, recipe.train, ctx.device
     n_styles = data.n_fonts
     models, seconds, history = {}, {}, []
-    meta = {"seed": seed, "recipe": asdict(recipe), "test_fonts": [ds.fonts[i].name for i in ds.indices("test")]}
+    meta = {
+        "seed": seed,
+        "recipe": asdict(recipe),
+        "test_fonts": [ds.fonts[i].name for i in ds.indices("test")],
+    }
     if "graph" in tcfg.arms:
         torch.manual_seed(seed)
         base = FontGraphModel(cfg, ds.image_size, ds.points, n_styles, "graph").to(device)
         start = time.perf_counter()
-        history += train_stage(base, "img2graph", data, tcfg, tcfg.epochs_img2graph, seed, device,
-                               reporter=ctx.reporter, label=f"seed {seed} stage 1 img→graph")
-        history += train_stage(base, "graph2img", data, tcfg, tcfg.epochs_graph2img, seed + 1, device,
-                               reporter=ctx.reporter, label=f"seed {seed} stage 2 graph→img")
+        history += train_stage(
+            base,
+            "img2graph",
+            data,
+            tcfg,
+            tcfg.epochs_img2graph,
+            seed,
+            device,
+            reporter=ctx.reporter,
+            label=f"seed {seed} stage 1 img→graph",
+        )
+        history += train_stage(
+            base,
+            "graph2img",
+            data,
+            tcfg,
+            tcfg.epochs_graph2img,
+            seed + 1,
+            device,
+            reporter=ctx.reporter,
+            label=f"seed {seed} stage 2 graph→img",
+        )
         shared = time.perf_counter() - start
         state = {k: v.clone() for k, v in base.state_dict().items()}
         for obj in objectives:
             start = time.perf_counter()
             model = FontGraphModel(cfg, ds.image_size, ds.points, n_styles, "graph").to(device)
             model.load_state_dict(state)
-            history += [dict(h, objective=obj) for h in train_stage(
-                model, "joint", data, tcfg, tcfg.epochs_joint, seed + 2, device, obj,
-                reporter=ctx.reporter, label=f"seed {seed} stage 3 joint ({obj})")]
+            history += [
+                dict(h, objective=obj)
+                for h in train_stage(
+                    model,
+                    "joint",
+                    data,
+                    tcfg,
+                    tcfg.epochs_joint,
+                    seed + 2,
+                    device,
+                    obj,
+                    reporter=ctx.reporter,
+                    label=f"seed {seed} stage 3 joint ({obj})",
+                )
+            ]
             arm = f"graph-{obj}"
             models[arm] = model
             seconds[arm] = round(shared + time.perf_counter() - start, 1)
-            save_model(folder / f"{arm}.safetensors", model, cfg, n_styles, ds.templates, {**meta, "objective": obj})
+            save_model(
+                folder / f"{arm}.safetensors", model, cfg, n_styles, ds.templates, {**meta, "objective": obj}
+            )
     if "img2img" in tcfg.arms:
         torch.manual_seed(seed)
         model = FontGraphModel(cfg, ds.image_size, ds.points, n_styles, "img2img").to(device)
         epochs = tcfg.epochs_baseline or (tcfg.epochs_img2graph + tcfg.epochs_graph2img + tcfg.epochs_joint)
         start = time.perf_counter()
-        history += train_stage(model, "img2img", data, tcfg, epochs, seed + 3, device,
-                               reporter=ctx.reporter, label=f"seed {seed} img2img baseline")
+        history += train_stage(
+            model,
+            "img2img",
+            data,
+            tcfg,
+            epochs,
+            seed + 3,
+            device,
+            reporter=ctx.reporter,
+            label=f"seed {seed} img2img baseline",
+        )
         models["img2img"] = model
         seconds["img2img"] = round(time.perf_counter() - start, 1)
         save_model(folder / "img2img.safetensors", model, cfg, n_styles, ds.templates, meta)
@@ -216,7 +283,9 @@ def run_train(recipe: CompleteFontRecipe, ctx: RunContext, data_dir: Path | None
         save_dataset(ds, ctx.run_dir.path)
     train_idx, test_idx = ds.indices("train"), ds.indices("test")
     if not train_idx or not test_idx:
-        raise UserError("the family split left no training or no test font", "add fonts or change data.test_fraction")
+        raise UserError(
+            "the family split left no training or no test font", "add fonts or change data.test_fraction"
+        )
     ends = template_ends(ds.templates, ds.points)
     data = TrainData.from_arrays(ds.arrays, train_idx, ends)
     if recipe.eval.max_fonts:
@@ -234,7 +303,9 @@ def run_train(recipe: CompleteFontRecipe, ctx: RunContext, data_dir: Path | None
             ctx.run_dir.append_metrics({"seed": seed, **h})
         seconds[str(seed)] = secs
         start = time.perf_counter()
-        seed_rows = evaluate_models(models, test_images, test_graphs, test_matches, ends, recipe.eval, ctx.device, ctx.reporter)
+        seed_rows = evaluate_models(
+            models, test_images, test_graphs, test_matches, ends, recipe.eval, ctx.device, ctx.reporter
+        )
         seconds[str(seed)]["eval"] = round(time.perf_counter() - start, 1)
         rows += [dict(r, seed=seed) for r in seed_rows]
         ctx.run_dir.write_json("rows.json", rows)
@@ -247,20 +318,30 @@ def run_train(recipe: CompleteFontRecipe, ctx: RunContext, data_dir: Path | None
         for k in recipe.study.decide_k:
             if k in recipe.eval.k:
                 for metric in ("ssim", "iou"):
-                    comparison.append({"arm": primary_arm, **paired_test(rows, primary_arm, "img2img", k, metric)})
+                    comparison.append(
+                        {"arm": primary_arm, **paired_test(rows, primary_arm, "img2img", k, metric)}
+                    )
         ok = [c["mean_diff"] > 0 and c["p_wilcoxon"] < recipe.study.alpha for c in comparison]
         verdict = (
-            f"{primary_arm} beats img2img on SSIM and IoU at k = {recipe.study.decide_k}" if comparison and all(ok)
+            f"{primary_arm} beats img2img on SSIM and IoU at k = {recipe.study.decide_k}"
+            if comparison and all(ok)
             else f"{primary_arm} does not beat img2img on every declared test ({sum(ok)}/{len(ok)} pass)"
         )
         for obj in objectives:
             if obj != primary:
                 for k in recipe.study.decide_k:
                     for metric in ("ssim", "iou"):
-                        comparison.append({"arm": f"graph-{obj}", "secondary": True,
-                                           **paired_test(rows, f"graph-{obj}", "img2img", k, metric)})
+                        comparison.append(
+                            {
+                                "arm": f"graph-{obj}",
+                                "secondary": True,
+                                **paired_test(rows, f"graph-{obj}", "img2img", k, metric),
+                            }
+                        )
     figures = _train_figures(ctx, last_models, test_images, ends, ds, test_idx)
-    result = TrainResult(str(ctx.run_dir.path), ds.summary(), seeds, arms, summary, comparison, verdict, seconds, figures)
+    result = TrainResult(
+        str(ctx.run_dir.path), ds.summary(), seeds, arms, summary, comparison, verdict, seconds, figures
+    )
     ctx.run_dir.write_json("results.json", result.to_dict())
     return result
 
@@ -294,8 +375,16 @@ def comparison_figure(path: Path, blocks: list[tuple[str, list[int], dict[str, n
     ax.set_xticks([2 + c * (r + 2) + r / 2 for c in range(26)], list(LETTERS), fontsize=7)
     for i, refs in enumerate(refs_per_row):
         for c in refs:
-            ax.add_patch(__import__("matplotlib").patches.Rectangle(
-                (1 + c * (r + 2), 1 + i * (r + 2)), r + 1, r + 1, fill=False, edgecolor="red", linewidth=0.8))
+            ax.add_patch(
+                __import__("matplotlib").patches.Rectangle(
+                    (1 + c * (r + 2), 1 + i * (r + 2)),
+                    r + 1,
+                    r + 1,
+                    fill=False,
+                    edgecolor="red",
+                    linewidth=0.8,
+                )
+            )
     ax.tick_params(length=0)
     return save_figure(fig, path)
 
@@ -360,7 +449,9 @@ def check_font(path: Path, image_size: int, letters: list[int] | None = None, ca
     try:
         glyphs = load_font_cached(path, image_size, cache_dir)
     except FontReadError as exc:
-        raise UserError(f"font {path}: {exc}", "give a TrueType/OpenType font with Latin capitals A-Z") from exc
+        raise UserError(
+            f"font {path}: {exc}", "give a TrueType/OpenType font with Latin capitals A-Z"
+        ) from exc
     except OSError as exc:
         raise UserError(f"cannot read font {path}: {exc.strerror}") from exc
     for c in letters or []:
@@ -378,7 +469,9 @@ def glyph_from_image(path: Path, size: int) -> np.ndarray:
     try:
         img = np.asarray(Image.open(path).convert("L"), np.float32) / 255.0
     except Exception as exc:
-        raise UserError(f"glyph image {path} cannot be read ({type(exc).__name__})", "give a PNG or JPEG") from exc
+        raise UserError(
+            f"glyph image {path} cannot be read ({type(exc).__name__})", "give a PNG or JPEG"
+        ) from exc
     border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
     if border.mean() > 0.5:  # dark ink on a light background
         img = 1.0 - img
@@ -389,7 +482,12 @@ def glyph_from_image(path: Path, size: int) -> np.ndarray:
     h, w = crop.shape
     scale = min(CAP_SHARE * FRAME / h, FIT * FRAME / w) * size / FRAME
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    small = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize((nw, nh), Image.BILINEAR), np.float32) / 255
+    small = (
+        np.asarray(
+            Image.fromarray((crop * 255).astype(np.uint8)).resize((nw, nh), Image.BILINEAR), np.float32
+        )
+        / 255
+    )
     out = np.zeros((size, size), np.float32)
     top = int(round(BASELINE * size)) - nh
     left = (size - nw) // 2
@@ -425,8 +523,15 @@ class CompleteResult:
         return asdict(self)
 
 
-def check_complete(model_path: Path, arm: str, device, font: Path | None, refs: str | None,
-                   image_paths: list[Path] | None, cache_dir=None) -> CompleteInputs:
+def check_complete(
+    model_path: Path,
+    arm: str,
+    device,
+    font: Path | None,
+    refs: str | None,
+    image_paths: list[Path] | None,
+    cache_dir=None,
+) -> CompleteInputs:
     if (font is None) == (not image_paths):
         raise UserError("give either --font FILE (with --refs) or --images FILES (with --refs)")
     if refs is None:
@@ -440,7 +545,10 @@ def check_complete(model_path: Path, arm: str, device, font: Path | None, refs: 
         truth = glyphs.images.astype(np.float32) / 255.0
         return CompleteInputs(loaded, letters, images, str(font), truth, glyphs.present)
     if len(image_paths) != len(letters):
-        raise UserError(f"{len(image_paths)} images but {len(letters)} letters in --refs", "one letter per image, in order")
+        raise UserError(
+            f"{len(image_paths)} images but {len(letters)} letters in --refs",
+            "one letter per image, in order",
+        )
     images = np.stack([glyph_from_image(Path(p), size) for p in image_paths])
     return CompleteInputs(loaded, letters, images, ",".join(map(str, image_paths)), None, None)
 
@@ -468,9 +576,13 @@ def run_complete(inputs: CompleteInputs, ctx: RunContext, export_font: bool = Tr
     if inputs.truth is not None:
         rest = [c for c in range(26) if c not in inputs.refs and inputs.present[c]]
         if rest:
-            metrics = {k: round(float(v), 4) for k, v in image_metrics(images[rest], inputs.truth[rest]).items()}
+            metrics = {
+                k: round(float(v), 4) for k, v in image_metrics(images[rest], inputs.truth[rest]).items()
+            }
     refs = ",".join(LETTERS[c] for c in inputs.refs)
-    return CompleteResult(str(out / "sheet.png"), svgs, font_file, refs, lm.model.kind, round(seconds, 4), metrics)
+    return CompleteResult(
+        str(out / "sheet.png"), svgs, font_file, refs, lm.model.kind, round(seconds, 4), metrics
+    )
 
 
 # ------------------------------------------------------------------ edit
@@ -508,12 +620,16 @@ def check_edit(model_path: Path, svg: Path, letter: str | None, device) -> EditI
     try:
         text = svg.read_text(encoding="utf-8")
     except (UnicodeDecodeError, OSError) as exc:
-        raise UserError(f"SVG {svg} cannot be read as text", "give an SVG written by vita complete-font complete") from exc
+        raise UserError(
+            f"SVG {svg} cannot be read as text", "give an SVG written by vita complete-font complete"
+        ) from exc
     try:
         found, _, _, _ = read_graph_svg(text, loaded.model.points)
         name = (letter or found or svg.stem).strip().upper()
         if len(name) != 1 or name not in LETTERS:
-            raise GraphSvgError(f"no capital letter (data-letter attribute, --letter or file name), got {name!r}")
+            raise GraphSvgError(
+                f"no capital letter (data-letter attribute, --letter or file name), got {name!r}"
+            )
         c = LETTERS.index(name)
         alloc = loaded.templates[c].alloc
         _, graph, ends, contours = read_graph_svg(text, loaded.model.points, alloc)
@@ -523,7 +639,9 @@ def check_edit(model_path: Path, svg: Path, letter: str | None, device) -> EditI
         except GraphSvgError:
             pass
     except GraphSvgError as exc:
-        raise UserError(f"{svg} is not a glyph graph: {exc}", "edit an SVG from `vita complete-font complete`") from exc
+        raise UserError(
+            f"{svg} is not a glyph graph: {exc}", "edit an SVG from `vita complete-font complete`"
+        ) from exc
     return EditInputs(loaded, c, graph, ends, contours, original, str(svg))
 
 
@@ -542,12 +660,20 @@ def run_edit(inputs: EditInputs, ctx: RunContext) -> EditResult:
         before = render_graph(lm.model, inputs.original, inputs.ends, c, ctx.device)
         changed = float((np.abs(glyph - before) > 0.25).mean())
     out = ctx.run_dir.path
-    Image.fromarray(((1 - np.clip(glyph, 0, 1)) * 255).astype(np.uint8)).resize((4 * size, 4 * size)).save(out / "glyph.png")
+    Image.fromarray(((1 - np.clip(glyph, 0, 1)) * 255).astype(np.uint8)).resize((4 * size, 4 * size)).save(
+        out / "glyph.png"
+    )
     z = encode_refs(lm.model, glyph[None], ctx.device)
     images, _ = decode_all(lm.model, z, lm.ends, ctx.device)
     _sheet([images]).save(out / "sheet.png")
-    return EditResult(LETTERS[c], str(out / "glyph.png"), str(out / "sheet.png"), round(iou_edit, 4),
-                      None if iou_orig is None else round(iou_orig, 4), changed)
+    return EditResult(
+        LETTERS[c],
+        str(out / "glyph.png"),
+        str(out / "sheet.png"),
+        round(iou_edit, 4),
+        None if iou_orig is None else round(iou_orig, 4),
+        changed,
+    )
 
 
 def _contours_of(graph: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
@@ -570,7 +696,9 @@ class InterpolateResult:
         return asdict(self)
 
 
-def check_interpolate(model_path: Path, font_a: Path, font_b: Path, refs: str, arm: str, device, cache_dir=None):
+def check_interpolate(
+    model_path: Path, font_a: Path, font_b: Path, refs: str, arm: str, device, cache_dir=None
+):
     letters = parse_letters(refs)
     loaded = load_model(model_path, arm, device)
     size = loaded.model.image_size

@@ -41,7 +41,9 @@ def graph_to_svg(graph: np.ndarray, ends: np.ndarray, letter: str, original: np.
         o = np.asarray(original, np.float64).copy()
         o[:, :2] *= FRAME
         od = contours_to_path(split_contours(o, ends))
-        hidden = f'  <path id="original" d="{od}" fill="none" stroke="#d33" stroke-width="0.6" display="none"/>\n'
+        hidden = (
+            f'  <path id="original" d="{od}" fill="none" stroke="#d33" stroke-width="0.6" display="none"/>\n'
+        )
     n = int(FRAME)
     return (
         f'<svg xmlns="{SVG_NS}" viewBox="0 0 {n} {n}" width="{n}" height="{n}" data-letter="{letter}" '
@@ -137,9 +139,11 @@ def read_graph_svg(text: str, points: int, alloc: list[int] | None = None, eleme
         raise GraphSvgError(f"root element is <{root.tag}>, not <svg>")
     letter = root.get("data-letter", "")
     paths = [p for p in root.iter() if p.tag.endswith("path")]
-    chosen = [p for p in paths if p.get("id") == element] or ([p for p in paths if p.get("id") != "original"] if element == "graph" else [])
+    chosen = [p for p in paths if p.get("id") == element] or (
+        [p for p in paths if p.get("id") != "original"] if element == "graph" else []
+    )
     if not chosen:
-        raise GraphSvgError(f"no <path id=\"{element}\"> element (a glyph graph written by vita complete-font)")
+        raise GraphSvgError(f'no <path id="{element}"> element (a glyph graph written by vita complete-font)')
     contours = parse_path(chosen[0].get("d", ""))
     if len(contours) * 3 > points:
         raise GraphSvgError(f"{len(contours)} contours is too many for a {points}-point graph")

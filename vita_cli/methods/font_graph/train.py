@@ -56,7 +56,9 @@ def _batches(data: TrainData, cfg: TrainConfig, gen: torch.Generator):
             yield fonts[sl], letters[sl], refs[sl]
 
 
-def _losses(model: FontGraphModel, stage: str, objective: str, data: TrainData, f, t, r, cfg: TrainConfig, device):
+def _losses(
+    model: FontGraphModel, stage: str, objective: str, data: TrainData, f, t, r, cfg: TrainConfig, device
+):
     target_img = data.images[f, t].to(device)
     letter = t.to(device)
     styles = f.to(device)
@@ -89,7 +91,9 @@ def _losses(model: FontGraphModel, stage: str, objective: str, data: TrainData, 
     if objective == "faithful":  # the released joint stage: only the re-rendered image's loss
         return cfg.px_weight * out["px"], out
     total = (
-        out["cr"] + cfg.cos_weight * out["cos"] + cfg.px_weight * out["px"]
+        out["cr"]
+        + cfg.cos_weight * out["cos"]
+        + cfg.px_weight * out["px"]
         + cfg.xe_weight * (out["xe_img"] + out["xe_graph"])
     )
     return total, out
@@ -140,6 +144,9 @@ def train_stage(
                 task.advance(1, epoch=epoch + 1, loss=f"{float(loss.detach()):.4f}")
             record = {"stage": stage, "epoch": epoch + 1, **{k: v / max(n, 1) for k, v in sums.items()}}
             history.append(record)
-            task.log(f"{label or stage} epoch {epoch + 1}: " + " ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float)))
+            task.log(
+                f"{label or stage} epoch {epoch + 1}: "
+                + " ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float))
+            )
     model.eval()
     return history

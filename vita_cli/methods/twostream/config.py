@@ -33,7 +33,11 @@ class DataConfig:
             raise ValueError(f"data.fps must be positive, got {self.fps}")
         if self.frames < 2 or self.size < 8:
             raise ValueError(f"data.frames must be >= 2 and data.size >= 8, got {self.frames}, {self.size}")
-        if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1 and self.val_fraction + self.test_fraction < 1):
+        if not (
+            0 < self.val_fraction < 1
+            and 0 < self.test_fraction < 1
+            and self.val_fraction + self.test_fraction < 1
+        ):
             raise ValueError("data.val_fraction and data.test_fraction must be in (0, 1) and sum below 1")
 
 
@@ -60,9 +64,20 @@ class SpaceConfig:
 
     def build(self, num_classes: int) -> Space:
         return Space(
-            self.stages, self.blocks, tuple(self.widths), self.stem, self.alpha, self.beta, tuple(self.t),
-            tuple(self.k), tuple(self.e), tuple(self.c), tuple(self.fusion), tuple(self.attention),
-            num_classes, self.dropout,
+            self.stages,
+            self.blocks,
+            tuple(self.widths),
+            self.stem,
+            self.alpha,
+            self.beta,
+            tuple(self.t),
+            tuple(self.k),
+            tuple(self.e),
+            tuple(self.c),
+            tuple(self.fusion),
+            tuple(self.attention),
+            num_classes,
+            self.dropout,
         )
 
 
@@ -80,7 +95,9 @@ class SupernetConfig:
 
     def __post_init__(self):
         if len(self.epochs) != 3 or min(self.epochs) < 0 or sum(self.epochs) < 1:
-            raise ValueError("supernet.epochs needs three non-negative epoch counts (streams, fusion, attention)")
+            raise ValueError(
+                "supernet.epochs needs three non-negative epoch counts (streams, fusion, attention)"
+            )
         if self.batch_size < 1 or self.lr <= 0 or self.random < 0:
             raise ValueError("supernet.batch_size >= 1, supernet.lr > 0 and supernet.random >= 0 required")
 
@@ -141,8 +158,12 @@ class TwoStreamRecipe:
 
     def __post_init__(self):
         if self.data.frames % self.space.alpha:
-            raise ValueError(f"data.frames ({self.data.frames}) must be a multiple of space.alpha ({self.space.alpha})")
+            raise ValueError(
+                f"data.frames ({self.data.frames}) must be a multiple of space.alpha ({self.space.alpha})"
+            )
         if self.data.size // 2 ** (self.space.stages + 1) < 1:
-            raise ValueError(f"data.size {self.data.size} is too small for {self.space.stages} stride-2 stages")
+            raise ValueError(
+                f"data.size {self.data.size} is too small for {self.space.stages} stride-2 stages"
+            )
         if self.threads < 1:
             raise ValueError("threads must be >= 1")

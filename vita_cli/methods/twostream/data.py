@@ -42,7 +42,9 @@ class ClipSet:
         x = self.clips[idx].to(device).permute(0, 4, 1, 2, 3).float().div_(255.0)
         return (x - MEAN) / STD, self.labels[idx].to(device)
 
-    def batches(self, batch_size: int, device, shuffle_rng: random.Random | None = None, limit: int | None = None):
+    def batches(
+        self, batch_size: int, device, shuffle_rng: random.Random | None = None, limit: int | None = None
+    ):
         order = list(range(len(self)))
         if shuffle_rng is not None:
             shuffle_rng.shuffle(order)
@@ -74,7 +76,9 @@ class Dataset:
         }
 
 
-def write_folder(root: Path, splits: dict[str, list[tuple[str, np.ndarray]]], classes: list[str], meta: dict) -> Path:
+def write_folder(
+    root: Path, splits: dict[str, list[tuple[str, np.ndarray]]], classes: list[str], meta: dict
+) -> Path:
     """Write rendered clips as ``root/<class>/<split>_<i>.npy`` and ``root/split.json``."""
     root.mkdir(parents=True, exist_ok=True)
     index: dict = {"classes": classes, **meta}
@@ -110,7 +114,9 @@ def read_clip(path: Path) -> np.ndarray:
     except UserError:
         raise
     except Exception as exc:  # numpy / zip errors on damaged files
-        raise UserError(f"unreadable clip {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+        raise UserError(
+            f"unreadable clip {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from exc
     if arr.ndim == 3:
         arr = np.repeat(arr[..., None], 3, axis=-1)
     if arr.ndim != 4 or arr.shape[-1] not in (1, 3) or arr.shape[0] < 1:
@@ -155,16 +161,23 @@ def resample(arr: np.ndarray, frames: int, size: int) -> torch.Tensor:
     return x.contiguous()
 
 
-def scan(root: Path, split_seed: int, val_fraction: float, test_fraction: float) -> tuple[list[str], dict[str, list[tuple[Path, int]]]]:
+def scan(
+    root: Path, split_seed: int, val_fraction: float, test_fraction: float
+) -> tuple[list[str], dict[str, list[tuple[Path, int]]]]:
     """Classes and {split: [(file, label)]} of a folder; checks everything before any clip is read."""
     if not root.is_dir():
-        raise UserError(f"clip folder not found: {root}", "run `vita search-twostream data` or give data.root")
+        raise UserError(
+            f"clip folder not found: {root}", "run `vita search-twostream data` or give data.root"
+        )
     index_file = root / "split.json"
     if index_file.is_file():
         try:
             index = json.loads(index_file.read_text())
             classes = list(index["classes"])
-            splits = {s: [(root / rel, classes.index(rel.split("/")[0])) for rel in index[s]] for s in ("train", "val", "test")}
+            splits = {
+                s: [(root / rel, classes.index(rel.split("/")[0])) for rel in index[s]]
+                for s in ("train", "val", "test")
+            }
         except (json.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError) as exc:
             raise UserError(f"{index_file} is not a valid split file ({type(exc).__name__}: {exc})") from exc
         for cls in classes:
@@ -182,7 +195,10 @@ def scan(root: Path, split_seed: int, val_fraction: float, test_fraction: float)
     for label, cls in enumerate(classes):
         files = sorted(_clip_files(root / cls))
         if not files:
-            raise UserError(f"empty class folder {root / cls}", f"put clips ({', '.join(ARRAY_EXT + VIDEO_EXT)}) in it or remove it")
+            raise UserError(
+                f"empty class folder {root / cls}",
+                f"put clips ({', '.join(ARRAY_EXT + VIDEO_EXT)}) in it or remove it",
+            )
         random.Random(f"{split_seed}/{cls}").shuffle(files)
         n_test = int(round(len(files) * test_fraction))
         n_val = int(round(len(files) * val_fraction))
@@ -191,7 +207,10 @@ def scan(root: Path, split_seed: int, val_fraction: float, test_fraction: float)
         splits["train"] += [(f, label) for f in files[n_test + n_val :]]
     for name, rows in splits.items():
         if not rows:
-            raise UserError(f"{root}: the {name} split is empty", "add clips or change data.val_fraction / data.test_fraction")
+            raise UserError(
+                f"{root}: the {name} split is empty",
+                "add clips or change data.val_fraction / data.test_fraction",
+            )
     return classes, splits
 
 
@@ -199,8 +218,15 @@ def _clip_files(folder: Path):
     return (f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in ARRAY_EXT + VIDEO_EXT)
 
 
-def load_folder(root: Path, frames: int, size: int, split_seed: int = 0, val_fraction: float = 0.15,
-                test_fraction: float = 0.25, limit_per_split: dict[str, int] | None = None) -> Dataset:
+def load_folder(
+    root: Path,
+    frames: int,
+    size: int,
+    split_seed: int = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.25,
+    limit_per_split: dict[str, int] | None = None,
+) -> Dataset:
     classes, splits = scan(root, split_seed, val_fraction, test_fraction)
     sets = {}
     for name, rows in splits.items():

@@ -72,7 +72,10 @@ def read_architecture(path: Path) -> S.Architecture:
     try:
         return S.architecture_from_dict(data, where=str(path))
     except S.ArchitectureError as exc:
-        raise UserError(str(exc), "operations: fusion " + "/".join(S.FUSION_OPS) + ", attention " + "/".join(S.ATTENTION_OPS)) from exc
+        raise UserError(
+            str(exc),
+            "operations: fusion " + "/".join(S.FUSION_OPS) + ", attention " + "/".join(S.ATTENTION_OPS),
+        ) from exc
 
 
 def write_architecture(path: Path, arch: S.Architecture, info: dict) -> Path:
@@ -133,12 +136,29 @@ def run_data(recipe: TwoStreamRecipe, ctx: RunContext) -> DataResult:
     total = sum(counts.values()) * len(classes)
     start = time.perf_counter()
     with ctx.reporter.task(f"render {d.set}", total=total) as task:
-        splits = render.render_set(d.set, counts, d.frames, d.size, d.render_seed, lambda: task.advance(1), d.fps)
-    meta = {"set": d.set, "frames": d.frames, "size": d.size, "fps": d.fps, "seed": d.render_seed,
-            "source": "pybullet humanoid driven by DeepMimic motion clips"}
+        splits = render.render_set(
+            d.set, counts, d.frames, d.size, d.render_seed, lambda: task.advance(1), d.fps
+        )
+    meta = {
+        "set": d.set,
+        "frames": d.frames,
+        "size": d.size,
+        "fps": d.fps,
+        "seed": d.render_seed,
+        "source": "pybullet humanoid driven by DeepMimic motion clips",
+    }
     write_folder(root, splits, classes, meta)
     preview = _preview(splits["train"], classes, root / "preview.png")
-    return DataResult(str(root), d.set, classes, counts, d.frames, d.size, round(time.perf_counter() - start, 1), str(preview))
+    return DataResult(
+        str(root),
+        d.set,
+        classes,
+        counts,
+        d.frames,
+        d.size,
+        round(time.perf_counter() - start, 1),
+        str(preview),
+    )
 
 
 def _preview(rows, classes, path: Path) -> Path:
@@ -208,7 +228,17 @@ def _supernet_stage(ctx, recipe, net, data, space, base, variables, epochs, seed
     history = []
     if main and epochs > 0:
         history = engine.train_supernet(
-            net, data, space, base, variables, epochs, recipe.supernet, ctx.device, seed, ctx.reporter, label,
+            net,
+            data,
+            space,
+            base,
+            variables,
+            epochs,
+            recipe.supernet,
+            ctx.device,
+            seed,
+            ctx.reporter,
+            label,
             recipe.data.flip,
         )
     engine.broadcast_module(net)
@@ -225,12 +255,38 @@ def _search_stage(ctx, recipe, scorer, space, base, variables, budget, generatio
         state = load()
         if state and state.get("done"):
             return engine._result(state["cache"], budget)
-        res = engine.reinforce(scorer, space, base, variables, budget, cfg, generations, seed, frames, size,
-                               ctx.reporter, f"reinforce {name}")
+        res = engine.reinforce(
+            scorer,
+            space,
+            base,
+            variables,
+            budget,
+            cfg,
+            generations,
+            seed,
+            frames,
+            size,
+            ctx.reporter,
+            f"reinforce {name}",
+        )
         save({"cache": {str(i): r for i, r in enumerate(res.history)}, "done": True})
         return res
-    return engine.evolution(scorer, space, base, variables, budget, cfg, generations, seed, frames, size,
-                            load(), save, ctx.reporter, f"evolution {name}")
+    return engine.evolution(
+        scorer,
+        space,
+        base,
+        variables,
+        budget,
+        cfg,
+        generations,
+        seed,
+        frames,
+        size,
+        load(),
+        save,
+        ctx.reporter,
+        f"evolution {name}",
+    )
 
 
 def run_search(recipe: TwoStreamRecipe, ctx: RunContext) -> SearchRunResult:
@@ -257,10 +313,33 @@ def run_search(recipe: TwoStreamRecipe, ctx: RunContext) -> SearchRunResult:
     scorer = engine.Scorer(net, data, ctx.device, calib)
     for i, stage in enumerate(S.STAGES_OF_SEARCH):
         variables = S.variables_of(stage)
-        _supernet_stage(ctx, recipe, net, data, space, base, variables, recipe.supernet.epochs[i],
-                        ctx.seed + i, f"progressive-{stage}", main, f"supernet ({stage})")
-        res = _search_stage(ctx, recipe, scorer, space, base, variables, budget, cfg.generations,
-                            ctx.seed + 10 + i, f"progressive-{stage}", main)
+        _supernet_stage(
+            ctx,
+            recipe,
+            net,
+            data,
+            space,
+            base,
+            variables,
+            recipe.supernet.epochs[i],
+            ctx.seed + i,
+            f"progressive-{stage}",
+            main,
+            f"supernet ({stage})",
+        )
+        res = _search_stage(
+            ctx,
+            recipe,
+            scorer,
+            space,
+            base,
+            variables,
+            budget,
+            cfg.generations,
+            ctx.seed + 10 + i,
+            f"progressive-{stage}",
+            main,
+        )
         base = res.best
         histories += [{**r, "method": "progressive", "stage": stage} for r in res.history]
         evaluations[f"progressive-{stage}"] = res.evaluations
@@ -278,17 +357,42 @@ def run_search(recipe: TwoStreamRecipe, ctx: RunContext) -> SearchRunResult:
         torch.manual_seed(ctx.seed)
         jnet = TwoStreamNet.supernet(space.largest(), space.fusion, space.attention).to(ctx.device)
         everything = S.variables_of("joint")
-        _supernet_stage(ctx, recipe, jnet, data, space, base, everything, sum(recipe.supernet.epochs),
-                        ctx.seed + 20, "joint", main, "supernet (joint)")
+        _supernet_stage(
+            ctx,
+            recipe,
+            jnet,
+            data,
+            space,
+            base,
+            everything,
+            sum(recipe.supernet.epochs),
+            ctx.seed + 20,
+            "joint",
+            main,
+            "supernet (joint)",
+        )
         jscorer = engine.Scorer(jnet, data, ctx.device, calib)
         total_generations = cfg.generations * len(S.STAGES_OF_SEARCH)
-        res = _search_stage(ctx, recipe, jscorer, space, base, everything, budget, total_generations,
-                            ctx.seed + 30, "joint", main)
+        res = _search_stage(
+            ctx,
+            recipe,
+            jscorer,
+            space,
+            base,
+            everything,
+            budget,
+            total_generations,
+            ctx.seed + 30,
+            "joint",
+            main,
+        )
         winners["joint"] = {"arch": res.best.to_dict(), "proxy": res.best_score, "macs": res.best_macs}
         histories += [{**r, "method": "joint", "stage": "joint"} for r in res.history]
         evaluations["joint"] = res.evaluations
         count = sum(v for k, v in evaluations.items() if k.startswith("progressive"))
-        res = engine.random_search(jscorer, space, base, everything, budget, count, ctx.seed + 40, frames, size, ctx.reporter)
+        res = engine.random_search(
+            jscorer, space, base, everything, budget, count, ctx.seed + 40, frames, size, ctx.reporter
+        )
         winners["random"] = {"arch": res.best.to_dict(), "proxy": res.best_score, "macs": res.best_macs}
         histories += [{**r, "method": "random", "stage": "random"} for r in res.history]
         evaluations["random"] = res.evaluations
@@ -303,21 +407,41 @@ def run_search(recipe: TwoStreamRecipe, ctx: RunContext) -> SearchRunResult:
     files = {}
     if main:
         for method, w in winners.items():
-            path = write_architecture(ctx.out / "architectures" / f"{method}.yaml", S.architecture_from_dict(w["arch"]),
-                                      {"method": method, "proxy_val_acc": w["proxy"], "macs": w["macs"], "budget_macs": budget})
+            path = write_architecture(
+                ctx.out / "architectures" / f"{method}.yaml",
+                S.architecture_from_dict(w["arch"]),
+                {"method": method, "proxy_val_acc": w["proxy"], "macs": w["macs"], "budget_macs": budget},
+            )
             w["file"] = str(path)
-        best = write_architecture(ctx.out / "architecture.yaml", S.architecture_from_dict(winners["progressive"]["arch"]),
-                                  {"method": "progressive", "proxy_val_acc": winners["progressive"]["proxy"],
-                                   "macs": winners["progressive"]["macs"], "budget_macs": budget})
+        best = write_architecture(
+            ctx.out / "architecture.yaml",
+            S.architecture_from_dict(winners["progressive"]["arch"]),
+            {
+                "method": "progressive",
+                "proxy_val_acc": winners["progressive"]["proxy"],
+                "macs": winners["progressive"]["macs"],
+                "budget_macs": budget,
+            },
+        )
         files["architecture"] = str(best)
         files["candidates"] = str(ctx.run_dir.write_json("candidates.json", histories))
-        files["pareto"] = str(pareto_plot(histories, controls, {}, budget, ctx.out / "pareto.png", proxy=True))
+        files["pareto"] = str(
+            pareto_plot(histories, controls, {}, budget, ctx.out / "pareto.png", proxy=True)
+        )
     if started:
         dist.barrier()
         dist.destroy_process_group()
     result = SearchRunResult(
-        data.summary(), S.space_summary(space), budget, winners, controls, evaluations, kendall_set,
-        round(time.perf_counter() - start, 1), files, world,
+        data.summary(),
+        S.space_summary(space),
+        budget,
+        winners,
+        controls,
+        evaluations,
+        kendall_set,
+        round(time.perf_counter() - start, 1),
+        files,
+        world,
     )
     if main:
         ctx.run_dir.write_json("result.json", result.to_dict())
@@ -333,19 +457,39 @@ def pareto_plot(histories, controls, standalone: dict, budget: int, path: Path, 
     for method, colour in colours.items():
         rows = [r for r in histories if r["method"] == method]
         if rows:
-            ax.scatter([r["macs"] / 1e6 for r in rows], [100 * r["score"] for r in rows], s=10, alpha=0.35,
-                       color=colour, label=f"{method} candidates (proxy)")
+            ax.scatter(
+                [r["macs"] / 1e6 for r in rows],
+                [100 * r["score"] for r in rows],
+                s=10,
+                alpha=0.35,
+                color=colour,
+                label=f"{method} candidates (proxy)",
+            )
     marks = {"slowfast-mini": ("s", "black"), "x3d-mini": ("^", "tab:red")}
     for name, c in controls.items():
         if proxy and c.get("proxy") is not None:
-            ax.scatter([c["macs"] / 1e6], [100 * c["proxy"]], marker=marks[name][0], color=marks[name][1], s=60,
-                       label=f"{name} (proxy)")
+            ax.scatter(
+                [c["macs"] / 1e6],
+                [100 * c["proxy"]],
+                marker=marks[name][0],
+                color=marks[name][1],
+                s=60,
+                label=f"{name} (proxy)",
+            )
         elif proxy:
             ax.axvline(c["macs"] / 1e6, color=marks[name][1], ls=":", lw=1, label=f"{name} MACs")
     for name, (macs, acc, err) in standalone.items():
         marker, colour = marks.get(name, ("*", colours.get(name, "purple")))
-        ax.errorbar([macs / 1e6], [acc], yerr=[err], fmt=marker, color=colour, ms=11 if marker == "*" else 8,
-                    mec="black", label=f"{name} (test, retrained)")
+        ax.errorbar(
+            [macs / 1e6],
+            [acc],
+            yerr=[err],
+            fmt=marker,
+            color=colour,
+            ms=11 if marker == "*" else 8,
+            mec="black",
+            label=f"{name} (test, retrained)",
+        )
     ax.axvline(budget / 1e6, color="grey", ls="--", lw=1, label="MACs budget")
     ax.set_xlabel("MMACs per clip")
     ax.set_ylabel("top-1 accuracy (%)")
@@ -380,17 +524,35 @@ def run_train(recipe: TwoStreamRecipe, ctx: RunContext, arch_spec: str) -> Train
     arch = resolve_arch(arch_spec, space, recipe)
     dump_yaml(recipe, ctx.run_dir / "recipe.yaml")
     start = time.perf_counter()
-    net, history = engine.train_standalone(arch, data, recipe.train, ctx.seed, ctx.device, ctx.reporter, flip=recipe.data.flip)
+    net, history = engine.train_standalone(
+        arch, data, recipe.train, ctx.seed, ctx.device, ctx.reporter, flip=recipe.data.flip
+    )
     test = engine.accuracy(net, data.test, ctx.device)
     val = max(h["val_acc"] for h in history)
     macs = S.macs(arch, recipe.data.frames, recipe.data.size)
     path = save_checkpoint(
-        ctx.out / "model.safetensors", net.state_dict(),
-        {"kind": KIND, "arch": arch.to_dict(), "macs": macs, "classes": data.classes,
-         "frames": recipe.data.frames, "size": recipe.data.size},
+        ctx.out / "model.safetensors",
+        net.state_dict(),
+        {
+            "kind": KIND,
+            "arch": arch.to_dict(),
+            "macs": macs,
+            "classes": data.classes,
+            "frames": recipe.data.frames,
+            "size": recipe.data.size,
+        },
     )
-    result = TrainResult(arch.to_dict(), macs, sum(p.numel() for p in net.parameters()), test, val, ctx.seed,
-                         round(time.perf_counter() - start, 1), str(path), history)
+    result = TrainResult(
+        arch.to_dict(),
+        macs,
+        sum(p.numel() for p in net.parameters()),
+        test,
+        val,
+        ctx.seed,
+        round(time.perf_counter() - start, 1),
+        str(path),
+        history,
+    )
     ctx.run_dir.write_json("result.json", result.to_dict())
     return result
 
@@ -413,7 +575,9 @@ class EvalResult:
 def _load_model(path: Path) -> tuple[TwoStreamNet, dict]:
     ckpt = load_checkpoint(path)
     if ckpt.meta.get("kind") != KIND or "arch" not in ckpt.meta:
-        raise UserError(f"{path} is not a search-twostream model", "train one with `vita search-twostream train`")
+        raise UserError(
+            f"{path} is not a search-twostream model", "train one with `vita search-twostream train`"
+        )
     arch = S.architecture_from_dict(ckpt.meta["arch"], where=str(path))
     net = TwoStreamNet.standalone(arch)
     try:
@@ -423,8 +587,9 @@ def _load_model(path: Path) -> tuple[TwoStreamNet, dict]:
     return net, ckpt.meta
 
 
-def run_eval(recipe: TwoStreamRecipe, ctx: RunContext, checkpoint: Path | None = None,
-             search_run: Path | None = None) -> EvalResult:
+def run_eval(
+    recipe: TwoStreamRecipe, ctx: RunContext, checkpoint: Path | None = None, search_run: Path | None = None
+) -> EvalResult:
     """Test accuracy of a trained model, or the whole comparison for a search run: retrain the
     searched winners and the controls from scratch for every ``train.seeds``, Kendall τ."""
     _threads(recipe)
@@ -434,7 +599,9 @@ def run_eval(recipe: TwoStreamRecipe, ctx: RunContext, checkpoint: Path | None =
         net, meta = _load_model(checkpoint)
         data = load_data(recipe)
         if len(data.classes) != net.envelope.num_classes:
-            raise UserError(f"{checkpoint} predicts {net.envelope.num_classes} classes, the data has {len(data.classes)}")
+            raise UserError(
+                f"{checkpoint} predicts {net.envelope.num_classes} classes, the data has {len(data.classes)}"
+            )
         start = time.perf_counter()
         acc = engine.accuracy(net.to(ctx.device), data.test, ctx.device)
         row = {"name": checkpoint.name, "macs": meta.get("macs"), "test_acc": acc}
@@ -465,23 +632,54 @@ def _study(recipe: TwoStreamRecipe, ctx: RunContext, search_run: Path) -> EvalRe
         accs = []
         for seed in recipe.train.seeds:
             accs.append(_trained_acc(recipe, ctx, data, arch, seed, study / f"{name}-s{seed}.json", name))
-        rows.append({"name": name, "macs": S.macs(arch, frames, size), "proxy": winners.get(name, {}).get("proxy"),
-                     "test_acc": accs, "mean": float(np.mean(accs)), "std": float(np.std(accs))})
+        rows.append(
+            {
+                "name": name,
+                "macs": S.macs(arch, frames, size),
+                "proxy": winners.get(name, {}).get("proxy"),
+                "test_acc": accs,
+                "mean": float(np.mean(accs)),
+                "std": float(np.std(accs)),
+            }
+        )
     kendall = None
     if found.get("kendall_set"):
         proxies, standalone = [], []
         for i, item in enumerate(found["kendall_set"]):
             arch = S.architecture_from_dict(item["arch"])
-            standalone.append(_trained_acc(recipe, ctx, data, arch, recipe.train.seeds[0], study / f"kendall-{i}.json", f"tau {i}"))
+            standalone.append(
+                _trained_acc(
+                    recipe, ctx, data, arch, recipe.train.seeds[0], study / f"kendall-{i}.json", f"tau {i}"
+                )
+            )
             proxies.append(item["proxy"])
-        kendall = {"tau": engine.kendall_tau(proxies, standalone), "proxy": proxies, "standalone": standalone,
-                   "macs": [item["macs"] for item in found["kendall_set"]]}
+        kendall = {
+            "tau": engine.kendall_tau(proxies, standalone),
+            "proxy": proxies,
+            "standalone": standalone,
+            "macs": [item["macs"] for item in found["kendall_set"]],
+        }
     by = {r["name"]: r for r in rows}
     verdict = _verdict(by)
-    histories = json.loads((search_run / "candidates.json").read_text()) if (search_run / "candidates.json").is_file() else []
+    histories = (
+        json.loads((search_run / "candidates.json").read_text())
+        if (search_run / "candidates.json").is_file()
+        else []
+    )
     standalone_points = {r["name"]: (r["macs"], 100 * r["mean"], 100 * r["std"]) for r in rows}
     controls = {k: {"macs": by[k]["macs"]} for k in CONTROLS}
-    files = {"pareto": str(pareto_plot(histories, controls, standalone_points, found["budget_macs"], ctx.out / "pareto.png", proxy=False))}
+    files = {
+        "pareto": str(
+            pareto_plot(
+                histories,
+                controls,
+                standalone_points,
+                found["budget_macs"],
+                ctx.out / "pareto.png",
+                proxy=False,
+            )
+        )
+    }
     result = EvalResult(rows, verdict, kendall, round(time.perf_counter() - start, 1), files)
     ctx.run_dir.write_json("result.json", result.to_dict())
     return result
@@ -491,11 +689,21 @@ def _trained_acc(recipe, ctx, data, arch, seed, record: Path, label: str) -> flo
     if record.is_file():
         return json.loads(record.read_text())["test_acc"]
     net, history = engine.train_standalone(
-        arch, data, recipe.train, seed, ctx.device, ctx.reporter, f"train {label} s{seed}", flip=recipe.data.flip
+        arch,
+        data,
+        recipe.train,
+        seed,
+        ctx.device,
+        ctx.reporter,
+        f"train {label} s{seed}",
+        flip=recipe.data.flip,
     )
     acc = engine.accuracy(net, data.test, ctx.device)
     record.parent.mkdir(parents=True, exist_ok=True)
-    ctx.run_dir.write_json(str(record.relative_to(ctx.out)), {"test_acc": acc, "seed": seed, "arch": arch.to_dict(), "history": history})
+    ctx.run_dir.write_json(
+        str(record.relative_to(ctx.out)),
+        {"test_acc": acc, "seed": seed, "arch": arch.to_dict(), "history": history},
+    )
     return acc
 
 

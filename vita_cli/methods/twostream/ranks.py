@@ -63,19 +63,32 @@ def _worker(rank: int, world: int, port: int, job_dir: str) -> None:
 
 
 def score_on_ranks(
-    net: TwoStreamNet, data: Dataset, space: S.Space, archs: list[S.Architecture], calib: list[torch.Tensor], world: int
+    net: TwoStreamNet,
+    data: Dataset,
+    space: S.Space,
+    archs: list[S.Architecture],
+    calib: list[torch.Tensor],
+    world: int,
 ) -> tuple[list[float], float]:
     """Scores of ``archs`` computed by ``world`` spawned gloo processes; (scores, seconds of scoring)."""
     with tempfile.TemporaryDirectory() as tmp:
         tensors = {f"net.{k}": v.detach().contiguous() for k, v in net.state_dict().items()}
         tensors.update(
-            train_clips=data.train.clips.contiguous(), train_labels=data.train.labels,
-            val_clips=data.val.clips.contiguous(), val_labels=data.val.labels,
+            train_clips=data.train.clips.contiguous(),
+            train_labels=data.train.labels,
+            val_clips=data.val.clips.contiguous(),
+            val_labels=data.val.labels,
             **{f"calib_{i}": c.contiguous() for i, c in enumerate(calib)},
         )
         save_file(tensors, str(Path(tmp) / "job.safetensors"))
-        job = {"space": asdict(space), "classes": data.classes, "frames": data.frames, "size": data.size,
-               "calib": len(calib), "archs": [a.to_dict() for a in archs]}
+        job = {
+            "space": asdict(space),
+            "classes": data.classes,
+            "frames": data.frames,
+            "size": data.size,
+            "calib": len(calib),
+            "archs": [a.to_dict() for a in archs],
+        }
         (Path(tmp) / "job.json").write_text(json.dumps(job))
         mp.spawn(_worker, args=(world, _free_port(), tmp), nprocs=world, join=True)
         out = json.loads((Path(tmp) / "scores.json").read_text())

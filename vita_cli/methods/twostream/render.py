@@ -24,7 +24,20 @@ from pathlib import Path
 import numpy as np
 
 # (joint index in humanoid.urdf, values in a DeepMimic frame) in the frame's order after the root
-_JOINTS = ((1, 4), (2, 4), (9, 4), (10, 1), (11, 4), (3, 4), (4, 1), (12, 4), (13, 1), (14, 4), (6, 4), (7, 1))
+_JOINTS = (
+    (1, 4),
+    (2, 4),
+    (9, 4),
+    (10, 1),
+    (11, 4),
+    (3, 4),
+    (4, 1),
+    (12, 4),
+    (13, 1),
+    (14, 4),
+    (6, 4),
+    (7, 1),
+)
 SCALE = 0.25  # the URDF loaded at a quarter size, as the motion files' positions are scaled
 FPS = 15.0  # clip frame rate at speed 1
 
@@ -120,7 +133,9 @@ class Renderer:
         p, c = self.p, self.client
         pos = f[0:3] * SCALE
         q = f[3:7]
-        p.resetBasePositionAndOrientation(self.body, pos.tolist(), [q[1], q[2], q[3], q[0]], physicsClientId=c)
+        p.resetBasePositionAndOrientation(
+            self.body, pos.tolist(), [q[1], q[2], q[3], q[0]], physicsClientId=c
+        )
         k = 7
         for joint, n in _JOINTS:
             if n == 4:
@@ -148,7 +163,7 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     other = rng.uniform(0, 255, 3)
     angle = rng.uniform(0, 2 * np.pi)
     yy, xx = np.mgrid[0:size, 0:size] / max(size - 1, 1)
-    ramp = (np.cos(angle) * xx + np.sin(angle) * yy)
+    ramp = np.cos(angle) * xx + np.sin(angle) * yy
     ramp = (ramp - ramp.min()) / max(ramp.max() - ramp.min(), 1e-9)
     img = base[None, None] * (1 - ramp[..., None]) + other[None, None] * ramp[..., None]
     img += rng.normal(0, 12, (size, size, 1))
@@ -156,7 +171,12 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def render_clip(
-    renderer: Renderer, motion: Motion, rng: np.random.Generator, frames: int, size: int, reverse: bool,
+    renderer: Renderer,
+    motion: Motion,
+    rng: np.random.Generator,
+    frames: int,
+    size: int,
+    reverse: bool,
     fps: float = FPS,
 ) -> np.ndarray:
     """One (frames, size, size, 3) uint8 clip with random camera, colours, speed and phase."""
@@ -207,7 +227,9 @@ def render_set(
             for c_idx, (cls, motion, reverse) in enumerate(classes):
                 for i in range(n):
                     rng = np.random.default_rng([seed, s_idx, c_idx, i])
-                    rows.append((cls, render_clip(renderer, motions[motion], rng, frames, size, reverse, fps)))
+                    rows.append(
+                        (cls, render_clip(renderer, motions[motion], rng, frames, size, reverse, fps))
+                    )
                     if progress is not None:
                         progress()
             out[split] = rows

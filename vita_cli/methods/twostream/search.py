@@ -57,8 +57,18 @@ def flip_some(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def train_supernet(
-    net: TwoStreamNet, data: Dataset, space: S.Space, base: S.Architecture, variables, epochs: int,
-    cfg, device, seed: int, reporter: Reporter = SILENT, label: str = "supernet", flip: bool = False,
+    net: TwoStreamNet,
+    data: Dataset,
+    space: S.Space,
+    base: S.Architecture,
+    variables,
+    epochs: int,
+    cfg,
+    device,
+    seed: int,
+    reporter: Reporter = SILENT,
+    label: str = "supernet",
+    flip: bool = False,
 ) -> list[dict]:
     """Sandwich rule: each step trains the largest, the smallest and ``cfg.random`` sampled subnets
     (only ``variables`` vary, the rest stays at ``base``); gradients summed; with ``cfg.distill`` the
@@ -66,7 +76,9 @@ def train_supernet(
     rng = random.Random(seed)
     gen = torch.Generator().manual_seed(seed)
     params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=True)
+    opt = torch.optim.SGD(
+        params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=True
+    )
     steps = epochs * math.ceil(len(data.train) / cfg.batch_size)
     largest = S.extreme(space, base, variables, "max")
     smallest = S.extreme(space, base, variables, "min")
@@ -115,7 +127,9 @@ def calibration_indices(n: int, batches: int, batch_size: int, seed: int = 0) ->
 
 
 @torch.no_grad()
-def recalibrate_bn(net: TwoStreamNet, arch: S.Architecture, clips: ClipSet, batches: list[torch.Tensor], device) -> None:
+def recalibrate_bn(
+    net: TwoStreamNet, arch: S.Architecture, clips: ClipSet, batches: list[torch.Tensor], device
+) -> None:
     """Reset every BatchNorm's statistics and re-estimate them for ``arch`` (cumulative average).
 
     Dropout stays off, so scoring draws nothing from the global random stream: what a search does
@@ -141,7 +155,9 @@ def recalibrate_bn(net: TwoStreamNet, arch: S.Architecture, clips: ClipSet, batc
 
 
 @torch.no_grad()
-def accuracy(net: torch.nn.Module, clips: ClipSet, device, arch: S.Architecture | None = None, batch_size: int = 64) -> float:
+def accuracy(
+    net: torch.nn.Module, clips: ClipSet, device, arch: S.Architecture | None = None, batch_size: int = 64
+) -> float:
     was = net.training
     net.eval()
     correct = 0
@@ -232,9 +248,20 @@ def _result(cache: dict, budget: int) -> SearchResult:
 
 
 def evolution(
-    scorer: Scorer, space: S.Space, base: S.Architecture, variables, budget: int, cfg, generations: int,
-    seed: int, frames: int, size: int, state: dict | None = None,
-    save: Callable[[dict], None] | None = None, reporter: Reporter = SILENT, label: str = "evolution",
+    scorer: Scorer,
+    space: S.Space,
+    base: S.Architecture,
+    variables,
+    budget: int,
+    cfg,
+    generations: int,
+    seed: int,
+    frames: int,
+    size: int,
+    state: dict | None = None,
+    save: Callable[[dict], None] | None = None,
+    reporter: Reporter = SILENT,
+    label: str = "evolution",
 ) -> SearchResult:
     """Regularised-free evolutionary search: keep the best ``parents`` fraction, refill with
     mutations and crossovers of parents; every candidate respects the MACs budget."""
@@ -246,7 +273,9 @@ def evolution(
         _set_rng_state(rng, state["rng"])
     population = [S.architecture_from_dict(d) for d in state.get("population", [])]
     if not population:
-        population = [_feasible(space, base, variables, budget, rng, frames, size) for _ in range(cfg.population)]
+        population = [
+            _feasible(space, base, variables, budget, rng, frames, size) for _ in range(cfg.population)
+        ]
     with reporter.task(label, total=generations) as task:
         task.advance(generation)
         while generation < generations:
@@ -265,7 +294,11 @@ def evolution(
                         child = S.mutate(space, child, variables, cfg.mutation / 2, rng)
                     else:
                         child = S.mutate(space, rng.choice(parents), variables, cfg.mutation, rng)
-                    if S.macs(child, frames, size) <= budget and child.key() not in cache and child not in children:
+                    if (
+                        S.macs(child, frames, size) <= budget
+                        and child.key() not in cache
+                        and child not in children
+                    ):
                         children.append(child)
                 while len(children) < cfg.population:
                     children.append(_feasible(space, base, variables, budget, rng, frames, size))
@@ -273,14 +306,30 @@ def evolution(
             best = max(cache.values(), key=lambda r: r["score"])
             task.advance(1, best=f"{best['score']:.3f}")
             if save is not None:
-                save(copy.deepcopy({"cache": cache, "generation": generation,
-                                    "population": [a.to_dict() for a in population], "rng": _rng_state(rng)}))
+                save(
+                    copy.deepcopy(
+                        {
+                            "cache": cache,
+                            "generation": generation,
+                            "population": [a.to_dict() for a in population],
+                            "rng": _rng_state(rng),
+                        }
+                    )
+                )
     return _result(cache, budget)
 
 
 def random_search(
-    scorer: Scorer, space: S.Space, base: S.Architecture, variables, budget: int, count: int, seed: int,
-    frames: int, size: int, reporter: Reporter = SILENT,
+    scorer: Scorer,
+    space: S.Space,
+    base: S.Architecture,
+    variables,
+    budget: int,
+    count: int,
+    seed: int,
+    frames: int,
+    size: int,
+    reporter: Reporter = SILENT,
 ) -> SearchResult:
     rng = random.Random(seed)
     cache: dict = {}
@@ -298,8 +347,18 @@ def random_search(
 
 
 def reinforce(
-    scorer: Scorer, space: S.Space, base: S.Architecture, variables, budget: int, cfg, iterations: int,
-    seed: int, frames: int, size: int, reporter: Reporter = SILENT, label: str = "reinforce",
+    scorer: Scorer,
+    space: S.Space,
+    base: S.Architecture,
+    variables,
+    budget: int,
+    cfg,
+    iterations: int,
+    seed: int,
+    frames: int,
+    size: int,
+    reporter: Reporter = SILENT,
+    label: str = "reinforce",
 ) -> SearchResult:
     """Probabilistic search: a categorical distribution per decision, REINFORCE with a moving-average
     baseline; reward = accuracy − penalty · max(0, MACs / budget − 1)."""
@@ -345,14 +404,22 @@ def _sample_index(logits: torch.Tensor, rng: random.Random) -> int:
 
 
 def train_standalone(
-    arch: S.Architecture, data: Dataset, cfg, seed: int, device, reporter: Reporter = SILENT, label: str = "train",
+    arch: S.Architecture,
+    data: Dataset,
+    cfg,
+    seed: int,
+    device,
+    reporter: Reporter = SILENT,
+    label: str = "train",
     flip: bool = False,
 ) -> tuple[TwoStreamNet, list[dict]]:
     """Train ``arch`` from scratch (SGD + Nesterov, cosine, label smoothing); best-on-validation weights."""
     torch.manual_seed(seed)
     net = TwoStreamNet.standalone(arch).to(device)
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=True)
+    opt = torch.optim.SGD(
+        net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=True
+    )
     steps = cfg.epochs * math.ceil(len(data.train) / cfg.batch_size)
     history, step = [], 0
     best_val, best_state = -1.0, None

@@ -71,6 +71,7 @@ class Architecture:
 
     def key(self) -> str:
         """A short unique string (cache key, logs)."""
+
         def enc(stages):
             return "|".join(
                 ",".join(f"{b.t}{b.k}{b.e}{b.c}{b.attention[0]}" for b in stage) for stage in stages
@@ -129,7 +130,9 @@ def architecture_from_dict(data: dict, where: str = "architecture") -> Architect
     slow, fast = blocks("slow"), blocks("fast")
     fusion = data["fusion"]
     if not isinstance(fusion, list) or len(fusion) != len(slow) - 1:
-        raise ArchitectureError(f"{where}.fusion: expected one operation per stage but the last ({len(slow) - 1})")
+        raise ArchitectureError(
+            f"{where}.fusion: expected one operation per stage but the last ({len(slow) - 1})"
+        )
     for i, op in enumerate(fusion):
         if op not in FUSION_OPS:
             raise ArchitectureError(
@@ -149,8 +152,15 @@ def architecture_from_dict(data: dict, where: str = "architecture") -> Architect
     if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ArchitectureError(f"{where}.dropout: expected a number in [0, 1), got {dropout!r}")
     return Architecture(
-        slow, fast, tuple(fusion), data["slow_stem"], data["fast_stem"], data["alpha"],
-        data["slow_stride"], data["num_classes"], float(dropout),
+        slow,
+        fast,
+        tuple(fusion),
+        data["slow_stem"],
+        data["fast_stem"],
+        data["alpha"],
+        data["slow_stride"],
+        data["num_classes"],
+        float(dropout),
     )
 
 
@@ -193,8 +203,15 @@ class Space:
             )
 
         return Architecture(
-            stream("slow"), stream("fast"), tuple(pick_fusion(s) for s in range(self.stages - 1)),
-            self.stem, self.fast_stem(), self.alpha, self.alpha, self.num_classes, self.dropout,
+            stream("slow"),
+            stream("fast"),
+            tuple(pick_fusion(s) for s in range(self.stages - 1)),
+            self.stem,
+            self.fast_stem(),
+            self.alpha,
+            self.alpha,
+            self.num_classes,
+            self.dropout,
         )
 
     def largest(self) -> Architecture:
@@ -217,12 +234,17 @@ class Space:
     def check(self) -> None:
         if len(self.widths) != self.stages:
             raise ValueError(f"space.widths needs one base width per stage ({self.stages})")
-        for name, values, allowed in (("fusion", self.fusion, FUSION_OPS), ("attention", self.attention, ATTENTION_OPS)):
+        for name, values, allowed in (
+            ("fusion", self.fusion, FUSION_OPS),
+            ("attention", self.attention, ATTENTION_OPS),
+        ):
             if not values:
                 raise ValueError(f"space.{name} needs at least one choice")
             for v in values:
                 if v not in allowed:
-                    raise ValueError(f"space.{name}: unknown operation {v!r} (choose from {', '.join(allowed)})")
+                    raise ValueError(
+                        f"space.{name}: unknown operation {v!r} (choose from {', '.join(allowed)})"
+                    )
         for name in ("t", "k"):
             values = getattr(self, name)
             if not values or any(v < 1 or v % 2 == 0 for v in values):
@@ -287,8 +309,12 @@ def set_many(arch: Architecture, values: dict[tuple, object]) -> Architecture:
 
 
 def variables_of(stage: str) -> tuple[str, ...]:
-    return {"streams": STREAM_VARS, "fusion": ("fusion",), "attention": ("attention",),
-            "joint": STREAM_VARS + ("fusion", "attention")}[stage]
+    return {
+        "streams": STREAM_VARS,
+        "fusion": ("fusion",),
+        "attention": ("attention",),
+        "joint": STREAM_VARS + ("fusion", "attention"),
+    }[stage]
 
 
 def sample(space: Space, base: Architecture, variables, rng: random.Random) -> Architecture:
@@ -426,6 +452,7 @@ def macs(arch: Architecture, frames: int, size: int) -> int:
 def slowfast_mini(space: Space) -> Architecture:
     """SlowFast-mini: slow t = 1 in the early stages and 3 in the last, fast t = 3, e = 3, k = 3,
     the base widths, time-strided conv fusion after every stage, no attention."""
+
     def stream(name):
         rows = []
         for s in range(space.stages):
@@ -434,8 +461,15 @@ def slowfast_mini(space: Space) -> Architecture:
         return tuple(rows)
 
     return Architecture(
-        stream("slow"), stream("fast"), ("tconv",) * (space.stages - 1), space.stem, space.fast_stem(),
-        space.alpha, space.alpha, space.num_classes, space.dropout,
+        stream("slow"),
+        stream("fast"),
+        ("tconv",) * (space.stages - 1),
+        space.stem,
+        space.fast_stem(),
+        space.alpha,
+        space.alpha,
+        space.num_classes,
+        space.dropout,
     )
 
 
@@ -452,12 +486,20 @@ def x3d_mini(space: Space, target_macs: int, frames: int, size: int) -> Architec
             for s in range(space.stages)
         )
         return Architecture(
-            rows, (), ("none",) * (space.stages - 1), max(2, int(round(space.stem * mult))), space.fast_stem(),
-            space.alpha, 2, space.num_classes, space.dropout,
+            rows,
+            (),
+            ("none",) * (space.stages - 1),
+            max(2, int(round(space.stem * mult))),
+            space.fast_stem(),
+            space.alpha,
+            2,
+            space.num_classes,
+            space.dropout,
         )
 
     best = min(
-        (build(m / 20) for m in range(4, 81)), key=lambda a: abs(math.log(macs(a, frames, size) / target_macs))
+        (build(m / 20) for m in range(4, 81)),
+        key=lambda a: abs(math.log(macs(a, frames, size) / target_macs)),
     )
     return best
 
@@ -476,4 +518,3 @@ def space_size(space: Space) -> float:
         for s in slots(space, (var,)):
             total += math.log10(len(choices(space, s)))
     return round(total, 1)
-

@@ -40,8 +40,14 @@ class SlicedBN(nn.BatchNorm3d):
         sel = _prefix(x.shape[1])  # a view: training updates the running statistics in place
         momentum = self.momentum if not self.recal_step else 1.0 / self.recal_step
         return F.batch_norm(
-            x, self.running_mean[sel], self.running_var[sel], self.weight[sel], self.bias[sel],
-            self.training, momentum, self.eps,
+            x,
+            self.running_mean[sel],
+            self.running_var[sel],
+            self.weight[sel],
+            self.bias[sel],
+            self.training,
+            momentum,
+            self.eps,
         )
 
 
@@ -76,7 +82,9 @@ class SuperBlock(nn.Module):
         self.stride = stride
         self.expand = nn.Conv3d(c_in, mid, 1, bias=False)
         self.bn1 = SlicedBN(mid)
-        self.dw = nn.Conv3d(mid, mid, (t, k, k), (1, stride, stride), (t // 2, k // 2, k // 2), groups=mid, bias=False)
+        self.dw = nn.Conv3d(
+            mid, mid, (t, k, k), (1, stride, stride), (t // 2, k // 2, k // 2), groups=mid, bias=False
+        )
         self.bn2 = SlicedBN(mid)
         self.att = set(attentions)
         if "se" in self.att:
@@ -156,9 +164,11 @@ class TwoStreamNet(nn.Module):
         super().__init__()
         self.envelope = envelope
         a = envelope
-        fusion_ops = [set(fusion_ops or ()) | {op} for op in a.fusion] if fusion_ops is not None else [
-            {op} for op in a.fusion
-        ]
+        fusion_ops = (
+            [set(fusion_ops or ()) | {op} for op in a.fusion]
+            if fusion_ops is not None
+            else [{op} for op in a.fusion]
+        )
         self.fusion_ops = [sorted(s, key=FUSION_OPS.index) for s in fusion_ops]
         self.slow_stem = nn.Conv3d(3, a.slow_stem, (1, 3, 3), (1, 2, 2), (0, 1, 1), bias=False)
         self.slow_stem_bn = SlicedBN(a.slow_stem)
@@ -189,7 +199,9 @@ class TwoStreamNet(nn.Module):
                 if i == len(a.slow) - 1:
                     break
                 self.fusions.append(Fusion(c_fast, a.alpha, self.fusion_ops[i]))
-                fuse = fusion_channels("tconv", c_fast) if any(op != "none" for op in self.fusion_ops[i]) else 0
+                fuse = (
+                    fusion_channels("tconv", c_fast) if any(op != "none" for op in self.fusion_ops[i]) else 0
+                )
         self.c_slow_last, self.c_fast_last = c_slow, (c_fast if two else 0)
         self.dropout = nn.Dropout(a.dropout)
         self.head = nn.Linear(self.c_slow_last + self.c_fast_last, a.num_classes)

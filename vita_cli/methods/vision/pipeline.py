@@ -256,7 +256,9 @@ def run_export(
     """Trace, freeze and save a model file as TorchScript (input shape from its data, ``data.*`` overrides);
     refuses a trace that does not reproduce the eager model."""
     if output is not None and Path(output).is_dir():
-        raise UserError(f"--output {output} is a directory", "name the TorchScript file to write, e.g. model.pt")
+        raise UserError(
+            f"--output {output} is a directory", "name the TorchScript file to write, e.g. model.pt"
+        )
     loaded = load_model(model_path, arch, trust_pickle=trust_pickle)
     data = data_config_for(loaded, data_overrides)
     shape = (batch, data.channels, data.image_size, data.image_size)
