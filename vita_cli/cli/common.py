@@ -195,8 +195,16 @@ def _hide_bool_metavar(annotation) -> None:
                 info.metavar = ""
 
 
-def verb_command(verb: str):
-    """Decorator: add the common options and run the function inside a :class:`Invocation`."""
+# output options only, for verbs that neither compute nor write a run folder (recipes, info)
+_OUTPUT_ONLY = ("json_output", "quiet", "verbose")
+
+
+def verb_command(verb: str, run_options: bool = True):
+    """Decorator: add the common options and run the function inside a :class:`Invocation`.
+
+    ``run_options=False`` leaves out ``--device --seed --out`` (verbs for which they mean nothing).
+    """
+    common_options = [c for c in _COMMON if run_options or c[0] in _OUTPUT_ONLY]
 
     def decorate(fn):
         sig = inspect.signature(fn)
@@ -210,7 +218,7 @@ def verb_command(verb: str):
         ]
         extra = [
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
-            for name, ann, default in _COMMON
+            for name, ann, default in common_options
         ]
         # keep variadic positional arguments (overrides) last among positionals
         new_sig = sig.replace(parameters=params + extra)
@@ -219,12 +227,12 @@ def verb_command(verb: str):
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            common = {name: kwargs.pop(name) for name, _, _ in _COMMON}
+            common = {name: kwargs.pop(name) for name, _, _ in common_options}
             invocation = Invocation(
                 verb=verb,
-                device_spec=common["device"],
-                seed=common["seed"],
-                out=common["out"],
+                device_spec=common.get("device", "auto"),
+                seed=common.get("seed", 0),
+                out=common.get("out"),
                 json_output=common["json_output"],
                 quiet=common["quiet"],
                 verbose=common["verbose"],
@@ -234,7 +242,7 @@ def verb_command(verb: str):
         wrapper.__signature__ = new_sig
         wrapper.__annotations__ = {
             **{p.name: p.annotation for p in params},
-            **{name: ann for name, ann, _ in _COMMON},
+            **{name: ann for name, ann, _ in common_options},
         }
         return wrapper
 

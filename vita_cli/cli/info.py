@@ -13,7 +13,7 @@ from vita_cli.core.device import describe
 
 def register(app):
     @app.command("info", help="Show vita, torch, CUDA, device and thread information.")
-    @verb_command("info")
+    @verb_command("info", run_options=False)
     def info(invocation: Invocation):
         data = {"vita": __version__, "python": platform.python_version(), **describe()}
         data["device"] = str(invocation.device)

@@ -25,30 +25,43 @@ recipes_app = typer.Typer(help="List, show, copy and validate recipes.", no_args
 
 
 def _first_comment(path: Path) -> str:
+    return _comments(path)[0] if _comments(path) else ""
+
+
+def _description(path: Path) -> str:
+    """The recipe's second comment line: what it is for and how long it runs."""
+    lines = _comments(path)
+    return lines[1] if len(lines) > 1 else ""
+
+
+def _comments(path: Path) -> list[str]:
+    lines = []
     for line in path.read_text().splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").strip()
-    return ""
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("# ").strip())
+    return lines
 
 
 @recipes_app.command("list", help="List the shipped recipes with the command that runs each.")
-@verb_command("recipes")
+@verb_command("recipes", run_options=False)
 def list_cmd(invocation: Invocation):
     rows = [
-        {"name": name, "path": str(path), "command": _first_comment(path)} for name, path in list_recipes()
+        {"name": name, "path": str(path), "command": _first_comment(path), "description": _description(path)}
+        for name, path in list_recipes()
     ]
 
     def render(console):
-        table = Table("recipe", "command")
+        table = Table("recipe", "command", "what for")
         for row in rows:
-            table.add_row(row["name"], row["command"])
+            table.add_row(row["name"], row["command"], row["description"])
         console.print(table)
 
     invocation.emit({"recipes": rows}, render)
 
 
 @recipes_app.command("show", help="Print a recipe's YAML.")
-@verb_command("recipes")
+@verb_command("recipes", run_options=False)
 def show_cmd(name: Annotated[str, typer.Argument(help="Recipe name or path.")], invocation: Invocation):
     path = find_recipe(name)
     text = path.read_text()
@@ -60,7 +73,7 @@ def show_cmd(name: Annotated[str, typer.Argument(help="Recipe name or path.")], 
 
 
 @recipes_app.command("copy", help="Copy a recipe to DEST to edit it.")
-@verb_command("recipes")
+@verb_command("recipes", run_options=False)
 def copy_cmd(
     name: Annotated[str, typer.Argument(help="Recipe name or path.")],
     dest: Annotated[Path, typer.Argument(help="Destination file or directory.")],
@@ -76,7 +89,7 @@ def copy_cmd(
 
 
 @recipes_app.command("validate", help="Check a recipe file against its verb's schema.")
-@verb_command("recipes")
+@verb_command("recipes", run_options=False)
 def validate_cmd(
     file: Annotated[str, typer.Argument(help="Recipe path or name.")],
     verb: Annotated[
