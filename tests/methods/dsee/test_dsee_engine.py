@@ -96,6 +96,20 @@ def test_sparse_term_matches_dense_masked_update():
     assert torch.allclose(layer(x), F.linear(x, W, base.bias), atol=1e-5)
 
 
+def test_sparse_term_runs_under_autocast():
+    # CUDA training runs under float16 autocast; CPU bfloat16 autocast gives the same dtype mix
+    torch.manual_seed(0)
+    layer = DseeLinear(torch.nn.Linear(12, 10), r=3, alpha=6, omega=torch.tensor([0, 5, 17, 60, 119]))
+    with torch.no_grad():
+        layer.sparse_values.normal_()
+    x = torch.randn(2, 7, 12)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = layer(x)
+    y.float().sum().backward()
+    assert torch.allclose(y.float(), layer(x).detach(), atol=0.1)
+    assert layer.sparse_values.grad is not None and layer.sparse_values.grad.abs().sum() > 0
+
+
 def test_gradients_of_s_zero_outside_omega_and_frozen_weights():
     model = tiny_model()
     build_arm(model, ArmSpec(method="dsee", **SPEC))

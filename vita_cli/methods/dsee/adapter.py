@@ -88,7 +88,9 @@ class DseeLinear(nn.Module):
         if self.n_sparse:
             # S x: gather the N input columns of Ω, scale by S's values, scatter-add into their output rows
             rows, cols = self.sparse_rows_cols()
-            low = low.index_add(-1, rows, x.index_select(-1, cols) * self.sparse_values)
+            # under autocast `low` is half precision while S stays float32: add in `low`'s dtype
+            source = (x.index_select(-1, cols) * self.sparse_values).to(low.dtype)
+            low = low.index_add(-1, rows, source)
         return torch.add(y, low, alpha=self.scale)
 
     def set_mask(self, mask: torch.Tensor) -> None:
