@@ -452,7 +452,7 @@ def pareto_plot(histories, controls, standalone: dict, budget: int, path: Path, 
     """Accuracy vs MACs: every evaluated candidate (proxy), the winners and the hand-designed controls."""
     from vita_cli.core.plots import new_figure, save_figure
 
-    fig, ax = new_figure(6.4, 4.4)
+    fig, ax = new_figure(8.4, 4.4)
     colours = {"progressive": "tab:blue", "joint": "tab:orange", "random": "tab:green"}
     for method, colour in colours.items():
         rows = [r for r in histories if r["method"] == method]
@@ -494,7 +494,8 @@ def pareto_plot(histories, controls, standalone: dict, budget: int, path: Path, 
     ax.set_xlabel("MMACs per clip")
     ax.set_ylabel("top-1 accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    # outside the axes: the candidate cloud fills the corners
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return save_figure(fig, path)
 
 
