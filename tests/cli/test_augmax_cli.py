@@ -41,8 +41,11 @@ def grey_model(tmp_path_factory):
         (["--corruptions", "fogg"], "unknown corruption 'fogg'"),
         (["--severities", "0,1"], "severity 0 is outside 1-5"),
         (["--severities", "6"], "severity 6 is outside 1-5"),
-        (["--image-size", "28"], "at least 32×32"),
-        (["--channels", "3"], "takes 1-channel images but the fashion-mnist test images have 3"),
+        (["data.image_size=28"], "at least 32×32"),
+        (["data.channels=3"], "takes 1-channel images but the fashion-mnist test images have 3"),
+        (["data.nope=1"], "unknown key data.nope"),
+        (["train.lr=0.1"], "takes only data.* overrides"),
+        (["data.channels=three"], "data.channels must be an integer"),
     ],
 )
 def test_eval_robust_bad_input_is_one_line(vita, grey_model, tmp_path, args, message):

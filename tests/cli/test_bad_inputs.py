@@ -197,7 +197,7 @@ CASES += [
     ("eval-robust:n-test-zero", ["eval-robust", "good.safetensors", "--n-test", "0"]),
     ("eval-robust:severity-9", ["eval-robust", "good.safetensors", "--severities", "9"]),
     ("eval-robust:unknown-corruption", ["eval-robust", "good.safetensors", "--corruptions", "rain"]),
-    ("export:output-is-dir", ["export", "good.safetensors", "-o", "existing-dir"]),
+    ("export:output-is-dir", ["export", "good.safetensors", "--torchscript", "existing-dir"]),
     ("hyperlista:n-huge", ["hyperlista", "eval", "--recipe", "hyperlista/tiny", "problem.n=1e20"]),
     ("hyperlista:params-missing", ["hyperlista", "eval", "--params", "missing.json"]),
     (
@@ -217,6 +217,10 @@ CASES += [
     ("prune:flops-target-0", ["prune", "good.safetensors", "--method", "gdp", "--flops-target", "0"]),
     ("prune:flops-target-2", ["prune", "good.safetensors", "--method", "gdp", "--flops-target", "2"]),
     ("prune:unknown-method", ["prune", "good.safetensors", "--method", "lottery"]),
+    # usage errors (parsed before any verb code runs) end the same way
+    ("usage:unknown-option", ["train", "--recipe", "train/tiny", "--no-such-option"]),
+    ("usage:attack-choice", ["attack-ticket", "good.safetensors", "--attack", "melt"]),
+    ("usage:not-a-number", ["prune", "good.safetensors", "--method", "magnitude", "--sparsity", "half"]),
     ("prune:unknown-arch", ["prune", "good.pt", "--method", "magnitude", "--arch", "resnet999"]),
     ("prune:arch-mismatch", ["prune", "good.pt", "--method", "magnitude", "--arch", "resnet20"]),
     ("sign-ticket:payload-too-long", ["sign-ticket", "good.safetensors", "--payload", "x" * 200]),

@@ -15,7 +15,16 @@ from vita_cli.models.manifest import manifest_spec
 def _export(vita, model_file, tmp_path, *extra):
     target = tmp_path / "m.torchscript.pt"
     r = vita(
-        "export", model_file, "-o", target, "--device", "cpu", "--json", "--out", tmp_path / "run", *extra
+        "export",
+        model_file,
+        "--torchscript",
+        target,
+        "--device",
+        "cpu",
+        "--json",
+        "--out",
+        tmp_path / "run",
+        *extra,
     )
     assert r.exit_code == 0, r.stderr
     return target, json.loads(r.stdout)

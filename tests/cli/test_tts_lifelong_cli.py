@@ -163,16 +163,16 @@ def test_train_resume_eval_speak_compare(vita, corpus, tmp_path):
     assert (run / "eval" / "samples" / "task1-nl.wav").is_file()
 
     wav = tmp_path / "hallo.wav"
-    r = vita("tts-lifelong", "speak", run, "guten morgen.", "--lang", "de", "-o", wav, "--json")
+    r = vita("tts-lifelong", "speak", run, "guten morgen.", "--lang", "de", "--wav", wav, "--json")
     assert r.exit_code == 0, r.stderr
     data, rate = sf.read(wav)
     assert np.abs(data).max() > 1e-3 and 0.05 < len(data) / rate < 2.0
     assert "unknown language 'fr'" in one_error(
-        vita("tts-lifelong", "speak", run, "bonjour", "--lang", "fr", "-o", tmp_path / "f.wav")
+        vita("tts-lifelong", "speak", run, "bonjour", "--lang", "fr", "--wav", tmp_path / "f.wav")
     )
     assert not (tmp_path / "f.wav").exists()
     assert "'ж'" in one_error(
-        vita("tts-lifelong", "speak", run, "жук", "--lang", "de", "-o", tmp_path / "f.wav")
+        vita("tts-lifelong", "speak", run, "жук", "--lang", "de", "--wav", tmp_path / "f.wav")
     )
 
     r = vita("tts-lifelong", "compare", run, ft, "--out", tmp_path / "cmp", "--json", "--quiet")

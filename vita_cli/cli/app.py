@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import typer
+import typer.core
 
 from vita_cli import __version__
 from vita_cli.cli import (
@@ -52,7 +56,41 @@ VERBS = (
     demo,
 )
 
+
+# the exception classes of the Click that Typer runs on (Typer may vendor its own copy)
+_click_errors = importlib.import_module(typer.BadParameter.__module__)
+
+
+class _OneLineUsageErrors(typer.core.TyperGroup):
+    """Usage errors (an unknown option, a value outside a choice) as one ``error:`` line, exit 2.
+
+    Every other bad input already ends that way; Click's framed usage box would be the odd one out.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _click_errors.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `vita` or `vita VERB-GROUP`: the help
+                typer.echo(exc.ctx.get_help())
+                sys.exit(0)
+            where = exc.ctx.command_path if exc.ctx else "vita"
+            message = exc.format_message().replace("Value error, ", "")  # Typer's coercion prefix
+            typer.echo(f"error: {message} (hint: {where} --help lists the options)", err=True)
+            sys.exit(2)
+        except _click_errors.ClickException as exc:
+            typer.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except (typer.Abort, getattr(_click_errors, "Abort", typer.Abort)):
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineUsageErrors,
     name="vita",
     help="Efficient, robust and trustworthy deep learning methods as command-line tools.",
     no_args_is_help=True,

@@ -3,7 +3,7 @@
 vita eval-robust runs/augmax-train/<stamp>/model.safetensors                 # generate (cached) + score
 vita eval-robust MODEL --baseline STANDARD_MODEL                            # + mCE relative to a baseline
 vita eval-robust MODEL --constants cifar                                    # CIFAR-10-C severity constants
-vita eval-robust MODEL --corruptions-dir CIFAR-10-C --dataset cifar10 --data-root DIR   # official files
+vita eval-robust MODEL data.name=cifar10 data.root=DIR --corruptions-dir CIFAR-10-C    # official files
 
 The corrupted test set is generated offline from the data set's test split (the first ``--n-test``
 images of a fixed seeded subset) and cached as ``<corruption>.npy`` + ``labels.npy`` (CIFAR-10-C layout).
@@ -77,11 +77,13 @@ def register(app):
         model: Annotated[
             Path, typer.Argument(help="Model file (.safetensors from vita, or .pt with --arch).")
         ],
-        dataset: Annotated[
-            str | None, typer.Option(help="Data set (default: the one the model was trained on).")
-        ] = None,
-        data_root: Annotated[
-            str | None, typer.Option(help="Data folder for cifar10/cifar100/imagefolder.")
+        overrides: Annotated[
+            list[str] | None,
+            typer.Argument(
+                help="data.name=, data.root=, data.channels=, data.image_size= (default: the model's "
+                "training data; data.channels=3 turns grey into RGB; image size at least 32).",
+                show_default=False,
+            ),
         ] = None,
         n_test: Annotated[int, typer.Option(help="Test images per severity (a fixed seeded subset).")] = 1000,
         constants: Annotated[
@@ -101,13 +103,6 @@ def register(app):
         baseline: Annotated[
             Path | None, typer.Option(help="Baseline model file or its robust.json, for mCE.")
         ] = None,
-        channels: Annotated[
-            int | None,
-            typer.Option(help="Image channels (default: the training data's; 3 turns grey into RGB)."),
-        ] = None,
-        image_size: Annotated[
-            int | None, typer.Option(help="Image size (default: the training data's, else 32; at least 32).")
-        ] = None,
         arch: Annotated[
             str | None, typer.Option(help="Architecture name for plain state-dict files.")
         ] = None,
@@ -116,8 +111,7 @@ def register(app):
         invocation: Invocation = None,
     ):
         cfg = robustness.RobustEvalConfig(
-            dataset=dataset,
-            data_root=data_root,
+            **robustness.data_fields(overrides),
             n_test=n_test,
             constants=constants.value,
             corruptions=_names(corruptions),
@@ -127,8 +121,6 @@ def register(app):
             baseline=baseline,
             arch=arch,
             batch_size=batch_size,
-            channels=channels,
-            image_size=image_size,
         )
         result = robustness.run(cfg, model, invocation.context(), trust_pickle=trust_pickle).to_dict()
         invocation.emit(result, lambda console: render_table(result, console))

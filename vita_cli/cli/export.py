@@ -25,7 +25,8 @@ def register(app):
         output: Annotated[
             Path | None,
             typer.Option(
-                "--output", "-o", help="TorchScript file to write (default: RUN_DIR/model.torchscript.pt)."
+                "--torchscript",
+                help="Where to write the TorchScript file (default: model.torchscript.pt in the run folder).",
             ),
         ] = None,
         arch: ArchOpt = None,

@@ -7,6 +7,7 @@ vita prune --method gdp MODEL --flops-target 0.5
 """
 # no `from __future__ import annotations`: verb_command hands the real annotation objects to Typer
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,13 @@ from rich.table import Table
 from vita_cli.cli.common import Invocation, Overrides, TrustPickleOpt, verb_command
 from vita_cli.core.errors import UserError
 from vita_cli.methods import gdp, imp
+
+
+class PruneMethod(str, Enum):
+    magnitude = "magnitude"
+    imp = "imp"
+    gdp = "gdp"
+
 
 DEFAULT_RECIPES = {"magnitude": "prune/magnitude", "imp": "prune/imp-default", "gdp": "prune/gdp-default"}
 
@@ -35,10 +43,8 @@ def register(app):
         ] = None,
         overrides: Overrides = None,
         method: Annotated[
-            str | None,
-            typer.Option(
-                "--method", "-m", help="magnitude | imp | gdp (default: the recipe's; sets `method`)."
-            ),
+            PruneMethod | None,
+            typer.Option("--method", "-m", help="Pruning method (default: the recipe's; sets `method`)."),
         ] = None,
         recipe: Annotated[
             str | None, typer.Option("--recipe", "-r", help="Recipe name (prune/...) or YAML path.")
@@ -74,6 +80,7 @@ def register(app):
         if resume and invocation.out is None:
             raise UserError("--resume continues a run directory", "pass --out DIR of the run to continue")
         extra = list(overrides or [])
+        method = method.value if method is not None else None
         if method is not None:
             extra.append(f"method={method}")
         if sparsity is not None:

@@ -3,7 +3,7 @@
 vita tts-lifelong data --recipe tts-lifelong/default --out runs/tts-corpus/default
 vita tts-lifelong train --recipe tts-lifelong/default --method dual --out runs/tts/dual
 vita tts-lifelong eval runs/tts/dual --finetune runs/tts/finetune
-vita tts-lifelong speak runs/tts/dual --lang de "guten morgen." -o hallo.wav
+vita tts-lifelong speak runs/tts/dual --lang de "guten morgen." --wav hallo.wav
 vita tts-lifelong compare runs/tts/*
 """
 
@@ -187,9 +187,7 @@ def speak_cmd(
         str, typer.Argument(help="What to say (Chinese: tone-numbered pinyin; Japanese: romaji).")
     ],
     lang: Annotated[str, typer.Option("--lang", "-l", help="Language code, e.g. de, nl, zh, ja.")] = "de",
-    output: Annotated[Path, typer.Option("--output", "-o", help="The wav file to write.")] = Path(
-        "speech.wav"
-    ),
+    output: Annotated[Path, typer.Option("--wav", help="The wav file to write.")] = Path("speech.wav"),
     task: Annotated[
         int | None, typer.Option("--task", help="Use the model after this task (default: the last).")
     ] = None,

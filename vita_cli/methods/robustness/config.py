@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vita_cli.core.errors import UserError
+from vita_cli.core.recipe import apply_overrides
 from vita_cli.methods.robustness.corruptions import STANDARD_CORRUPTIONS, check_request
 
 
@@ -36,3 +37,32 @@ class RobustEvalConfig:
         if self.severities is None:
             self.severities = [1, 2, 3, 4, 5]
         check_request(self.corruptions or STANDARD_CORRUPTIONS, self.severities, self.constants)
+
+
+# `data.KEY=VALUE` overrides, named as in every other verb's recipe → the config field they set
+DATA_KEYS = {"name": "dataset", "root": "data_root", "channels": "channels", "image_size": "image_size"}
+
+
+def data_fields(overrides: list[str] | None) -> dict:
+    """``["data.name=cifar10", "data.root=DIR"]`` → ``{"dataset": "cifar10", "data_root": "DIR"}``, checked."""
+    tree = apply_overrides({}, overrides)
+    unknown = sorted(set(tree) - {"data"})
+    if unknown:
+        raise UserError(
+            f"eval-robust takes only data.* overrides, got {', '.join(unknown)}",
+            f"use data.{', data.'.join(DATA_KEYS)}; the other settings are options (--help)",
+        )
+    data = tree.get("data", {})
+    if not isinstance(data, dict):
+        raise UserError("'data' is a section: give data.KEY=VALUE")
+    bad = sorted(set(data) - set(DATA_KEYS))
+    if bad:
+        raise UserError(f"unknown key data.{bad[0]}", f"eval-robust reads data.{', data.'.join(DATA_KEYS)}")
+    fields = {}
+    for key, value in data.items():
+        if key in ("channels", "image_size") and (isinstance(value, bool) or not isinstance(value, int)):
+            raise UserError(f"data.{key} must be an integer, got {value!r}")
+        if key in ("name", "root") and not isinstance(value, str):
+            value = str(value)
+        fields[DATA_KEYS[key]] = value
+    return fields

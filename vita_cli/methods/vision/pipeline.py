@@ -257,7 +257,7 @@ def run_export(
     refuses a trace that does not reproduce the eager model."""
     if output is not None and Path(output).is_dir():
         raise UserError(
-            f"--output {output} is a directory", "name the TorchScript file to write, e.g. model.pt"
+            f"--torchscript {output} is a directory", "name the TorchScript file to write, e.g. model.pt"
         )
     loaded = load_model(model_path, arch, trust_pickle=trust_pickle)
     data = data_config_for(loaded, data_overrides)
