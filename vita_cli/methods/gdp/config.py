@@ -60,6 +60,9 @@ class GdpConfig:
     # residual stream) with fewer than this fraction of its channels; below it the target is reported
     # as not reached instead of cutting the network to one channel
     force_floor: float = 0.25
+    # False: residual streams (channel spaces merged by an addition) stay whole in GDP and in the baselines;
+    # only the channels inside blocks (and non-residual layers) are pruned
+    gate_streams: bool = True
     polarized_tol: float = 0.0  # stop when the fraction of gates in (τ, 0.5) is at most this
     baselines: list[str] = field(default_factory=list)  # any of l1, slimming, uniform
     slimming_l1: float = 1e-4  # network slimming: L1 strength on BN scales during its sparsity phase

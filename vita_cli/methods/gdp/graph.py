@@ -143,6 +143,20 @@ class ChannelGraph:
     def layer(self, name: str) -> Layer:
         return next(lay for lay in self.layers if lay.name == name)
 
+    def pin_residual_streams(self) -> int:
+        """Keep every residual stream whole (a space with several producers is one merged by an addition);
+        returns how many spaces that pins."""
+        pinned = 0
+        for sp in self.spaces.values():
+            if sp.gated and len(sp.producers) > 1:
+                sp.pinned = "residual stream (gdp.gate_streams is false)"
+                pinned += 1
+        for r in self.remaps:  # an option-A shortcut's copy of a pinned stream is pinned with it
+            if self.spaces[r.src].pinned and not self.spaces[r.dst].pinned:
+                self.spaces[r.dst].pinned = f"re-indexed copy of {self.spaces[r.src].pinned}"
+                pinned += 1
+        return pinned
+
     def removable_spaces(self) -> set[int]:
         """Spaces that may lose every channel (the inner space of a removable residual block)."""
         return {b.inner_space for b in self.blocks}

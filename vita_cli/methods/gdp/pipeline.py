@@ -152,6 +152,8 @@ def _run(ctx, model_path, loaded, rec, cfg, arch, overrides, stages):
     input_shape = (bundle.in_channels, bundle.image_size, bundle.image_size)
     _check_fits(model, input_shape, bundle.num_classes, model_path)
     graph = build_channel_graph(model, input_shape)
+    if not cfg.gate_streams:
+        ctx.log(f"gdp.gate_streams is false: {graph.pin_residual_streams()} residual streams kept whole")
     if not graph.gated_spaces:
         raise UserError(
             "GDP found no prunable channel group in this model",

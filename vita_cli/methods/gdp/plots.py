@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vita_cli.core.plots import new_figure, save_figure
+from vita_cli.core.plots import integer_ticks, new_figure, save_figure
 
 
 def plot_polarization(snapshots: list[torch.Tensor], path: str | Path, tau: float = 1e-3) -> Path:
@@ -19,11 +19,13 @@ def plot_polarization(snapshots: list[torch.Tensor], path: str | Path, tau: floa
     bins = np.linspace(0, 1, 41)
     picks = sorted({0, len(snapshots) // 2, len(snapshots) - 1})
     for i in picks:
-        left.hist(snapshots[i].numpy(), bins=bins, alpha=0.5, label=f"epoch {i}")
+        # outlines, not filled bars: the first epoch's single spike at the initial value hides nothing
+        left.hist(snapshots[i].numpy(), bins=bins, histtype="step", lw=1.5, label=f"epoch {i}")
     left.set_yscale("log")
     left.set_xlabel("gate value g = x²/(x²+ε)")
     left.set_ylabel("gates")
-    left.axvspan(tau, 0.5, color="grey", alpha=0.15, label=f"({tau:g}, 0.5)")
+    left.axvspan(tau, 0.5, color="grey", alpha=0.15, label=f"undecided ({tau:g} < g < 0.5)")
+    left.set_title("gate values: first, middle and last epoch", fontsize=9)
     left.legend(fontsize=8)
     grid = np.stack([np.histogram(s.numpy(), bins=bins)[0] for s in snapshots], axis=1)
     im = right.imshow(
@@ -34,6 +36,7 @@ def plot_polarization(snapshots: list[torch.Tensor], path: str | Path, tau: floa
         cmap="viridis",
     )
     right.set_xlabel("epoch")
+    integer_ticks(right.xaxis)
     right.set_ylabel("gate value")
     right.set_title("gate histogram per epoch (log10(1+count))", fontsize=9)
     fig.colorbar(im, ax=right)
@@ -60,6 +63,7 @@ def plot_accuracy_vs_flops(rows: list[dict], path: str | Path) -> Path:
         ax.scatter(xs, ys, marker=markers.get(arm, "x"), s=60 if arm == "dense" else 35, label=arm)
     ax.set_xlabel("FLOPs kept (fraction of dense)")
     ax.set_ylabel("test accuracy (%)")
+    ax.set_title("test accuracy vs FLOPs kept, after fine-tuning", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return save_figure(fig, path)
