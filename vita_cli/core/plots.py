@@ -18,6 +18,13 @@ def _pyplot():
     return plt
 
 
+def integer_ticks(axis) -> None:
+    """Whole-number ticks only (epochs, rounds): a 3-epoch run should not show epoch 1.5."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def new_figure(width: float = 6.0, height: float = 4.0):
     fig, ax = _pyplot().subplots(figsize=(width, height), dpi=110)
     return fig, ax

@@ -127,7 +127,8 @@ def heatmap(result: dict, path, title: str = "accuracy under corruption (%)"):
     """Corruptions × severities accuracy as a PNG heat map."""
     names = result["corruptions"]
     data = np.array([result["accuracy"][n] for n in names])
-    fig, ax = new_figure(1.2 + 0.9 * data.shape[1], 1.0 + 0.32 * len(names))
+    # wide enough for the two-line title even with one or two severities
+    fig, ax = new_figure(max(4.6, 1.2 + 0.9 * data.shape[1]), 1.2 + 0.32 * len(names))
     image = ax.imshow(data, cmap="viridis", vmin=0, vmax=100, aspect="auto")
     ax.set_xticks(range(data.shape[1]), [str(s) for s in result["severities"]])
     ax.set_yticks(range(len(names)), names, fontsize=8)
@@ -144,6 +145,6 @@ def heatmap(result: dict, path, title: str = "accuracy under corruption (%)"):
                 color="white" if data[i, j] < 60 else "black",
             )
     subtitle = f"clean {result['clean_acc']:.1f}  " if "clean_acc" in result else ""
-    ax.set_title(f"{title}\n{subtitle}mean {result['mean_corruption_acc']:.1f}", fontsize=9)
+    ax.set_title(f"{title}\n{subtitle}mean {result['mean_corruption_acc']:.1f}", fontsize=8)
     fig.colorbar(image, ax=ax)
     return save_figure(fig, path)

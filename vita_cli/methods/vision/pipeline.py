@@ -13,7 +13,7 @@ import torch
 
 from vita_cli.core.context import RunContext
 from vita_cli.core.errors import RunError, UserError
-from vita_cli.core.plots import new_figure, save_figure
+from vita_cli.core.plots import integer_ticks, new_figure, save_figure
 from vita_cli.core.progress import SILENT
 from vita_cli.core.recipe import to_dict
 from vita_cli.core.rundir import RunDir
@@ -63,6 +63,7 @@ def plot_history(history: list[dict], path: Path, title: str = "") -> Path:
     if history and "val_acc" in history[0]:
         ax.plot(epochs, [r["val_acc"] for r in history], "s-", label="val")
     ax.set_xlabel("epoch")
+    integer_ticks(ax.xaxis)
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
