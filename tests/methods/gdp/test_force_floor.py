@@ -30,3 +30,21 @@ def test_reachable_target_is_met_with_the_floor():
     on, info = harden(graph, bank.values(), 1e-3, 0.5 * dense_macs(graph), floor=0.25)
     assert info["target_reached"] is True
     assert hard_macs(graph, resolve_keep(graph, on)) <= 0.5 * dense_macs(graph)
+
+
+def test_forcing_never_empties_a_residual_block():
+    graph, bank = _graph()
+    removable = graph.removable_spaces()
+    assert removable
+    on, info = harden(graph, bank.values(), 1e-3, 0.3 * dense_macs(graph), floor=0.25)
+    for s in removable:
+        assert int(on[s].sum()) >= math.ceil(0.25 * on[s].numel()), "forcing removed a whole block"
+
+
+def test_a_block_whose_gates_closed_still_vanishes():
+    graph, bank = _graph()
+    values = bank.values()
+    closed = next(iter(graph.removable_spaces()))
+    values[closed] = values[closed] * 0  # the gate phase closed every gate of this block
+    on, _ = harden(graph, values, 1e-3, 0.9 * dense_macs(graph), floor=0.25)
+    assert int(on[closed].sum()) == 0

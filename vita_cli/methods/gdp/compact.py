@@ -47,9 +47,10 @@ def harden(
     hard FLOPs still exceed ``target_macs``, switch off the gates of lowest priority per MAC saved
     (priority defaults to the gate value) and report how many were forced.
 
-    ``floor``: forcing never leaves a space that cannot vanish with fewer than ``ceil(floor · size)``
-    channels (nor fewer than the gates kept); when that stops it short of the target, the info says
-    ``target_reached: False`` instead of raising. ``None``: force down to one channel, or raise."""
+    ``floor``: forcing never leaves a space with fewer than ``ceil(floor · size)`` channels (nor fewer
+    than the gates kept), a residual block's inner space included: a block vanishes only when its own
+    gates closed. When that stops forcing short of the target, the info says ``target_reached: False``
+    instead of raising. ``None``: force down to one channel (blocks may vanish), or raise."""
     priority = priority or values
     on = {s: (v > tau).clone() for s, v in values.items()}
     removable = graph.removable_spaces()
@@ -57,6 +58,8 @@ def harden(
         s: max(1, min(int(m.sum()), math.ceil(floor * m.numel()))) if floor is not None else 1
         for s, m in on.items()
     }
+    # spaces forcing may not cut below keep_min: all of them under a floor, else those that cannot vanish
+    guarded = set(on) if floor is not None else set(on) - removable
     forced_on = 0
     for s in on:
         if s not in removable and not bool(on[s].any()):
@@ -74,7 +77,7 @@ def harden(
             cands = []  # (score, space, channel)
             for s, mask in on.items():
                 n_on = int(mask.sum())
-                if n_on == 0 or (n_on <= keep_min[s] and s not in removable) or costs[s] <= 0:
+                if n_on == 0 or (n_on <= keep_min[s] and s in guarded) or costs[s] <= 0:
                     continue
                 idx = mask.nonzero().flatten()
                 scores = priority[s][idx].float() / costs[s]
@@ -93,8 +96,8 @@ def harden(
             budget, taken = 0.5 * (macs - target_macs), {}
             for _, s, i in cands:
                 left = int(on[s].sum()) - taken.get(s, 0)
-                if left <= keep_min[s] and s not in removable:
-                    continue  # never empty a space that must keep its channels
+                if left <= keep_min[s] and s in guarded:
+                    continue  # never cut a guarded space below its floor
                 on[s][i] = False
                 taken[s] = taken.get(s, 0) + 1
                 forced_off += 1

@@ -56,9 +56,9 @@ class GdpConfig:
     price: Literal["channel", "space"] = "channel"
     gate_clamp: float | None = 1.0  # |x| ≤ this after every step (no runaway gates that can never close)
     tau: float = 1e-3  # g ≤ τ ⇒ gate off
-    # forcing the FLOPs target after the gate phase never leaves a layer that cannot vanish (a stem, a
-    # residual stream) with fewer than this fraction of its channels; below it the target is reported
-    # as not reached instead of cutting the network to one channel
+    # forcing the FLOPs target after the gate phase never leaves a layer (a stem, a residual stream, a
+    # residual block's own channels) with fewer than this fraction of its channels; below it the target
+    # is reported as not reached instead of cutting the network to one channel or deleting a block
     force_floor: float = 0.25
     # False: residual streams (channel spaces merged by an addition) stay whole in GDP and in the baselines;
     # only the channels inside blocks (and non-residual layers) are pruned
