@@ -75,3 +75,23 @@ def test_demo_only_unknown_name_is_exit_2(vita, tmp_path):
     r = vita("demo", "--only", "hyperlista", "--only", "nope", "--out", str(tmp_path / "d"))
     assert r.exit_code == 2
     assert "no demo named nope" in r.stderr and "gdp_demo" in r.stderr
+
+
+def test_every_help_page_shows_flags_without_a_type(vita):
+    """Flags (--help, --json, --quiet, ...) take no value: no help page may show them as ``<bool>``."""
+    import typer.main
+
+    from vita_cli.cli.app import app
+
+    root = typer.main.get_command(app)
+    ctx = typer.Context(root)
+    paths = [[]]
+    for name in root.list_commands(ctx):
+        paths.append([name])
+        sub = root.get_command(ctx, name)
+        paths += [[name, child] for child in getattr(sub, "list_commands", lambda _c: [])(ctx)]
+    assert len(paths) > 25
+    for path in paths:
+        r = vita(*path, "--help")
+        assert r.exit_code == 0, path
+        assert "<bool>" not in r.stdout, f"vita {' '.join(path)} --help shows <bool>"

@@ -61,6 +61,20 @@ VERBS = (
 _click_errors = importlib.import_module(typer.BadParameter.__module__)
 
 
+def _flag_metavars_off(command, seen=None) -> None:
+    """`--help` is a flag: show it without Typer's ``<bool>``, like every other flag of vita."""
+    seen = set() if seen is None else seen
+    if id(command) in seen:
+        return
+    seen.add(id(command))
+    ctx = typer.Context(command)
+    option = command.get_help_option(ctx)
+    if option is not None:
+        option.metavar = ""
+    for name in getattr(command, "list_commands", lambda _ctx: [])(ctx):
+        _flag_metavars_off(command.get_command(ctx, name), seen)
+
+
 class _OneLineUsageErrors(typer.core.TyperGroup):
     """Usage errors (an unknown option, a value outside a choice) as one ``error:`` line, exit 2.
 
@@ -68,6 +82,7 @@ class _OneLineUsageErrors(typer.core.TyperGroup):
     """
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        _flag_metavars_off(self)
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
@@ -109,7 +124,7 @@ def _version(value: bool):
 @app.callback()
 def root(
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version."
+        False, "--version", callback=_version, is_eager=True, help="Print the version.", metavar=""
     ),
 ):
     """Efficient, robust and trustworthy deep learning methods as command-line tools."""

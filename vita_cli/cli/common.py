@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import traceback
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -189,7 +190,9 @@ def _hide_bool_metavar(annotation) -> None:
     if typing.get_origin(annotation) is not typing.Annotated:
         return
     base, *meta = typing.get_args(annotation)
-    if base is bool:
+    if base is bool or (
+        typing.get_origin(base) in (typing.Union, types.UnionType) and bool in typing.get_args(base)
+    ):
         for info in meta:
             if isinstance(info, typer.models.OptionInfo) and info.metavar is None:
                 info.metavar = ""
