@@ -83,3 +83,22 @@ def test_every_shipped_recipe_validates(name, path):
     from_dict(schema, read_yaml(path))
     first = path.read_text().splitlines()[0]
     assert first.startswith("# vita "), f"{name}: first line must be the command that runs it"
+
+
+def test_recipe_header_command_summary_and_run_time(tmp_path):
+    from vita_cli.core.recipe import list_recipes, read_header
+
+    p = tmp_path / "r.yaml"
+    p.write_text(
+        "# vita train -r x\n# Five epochs, e.g. for a check. More text (about 40 min on shared cores).\n"
+        "# run time: 3 min on 2 idle cores\ntrain: {epochs: 5}\n"
+    )
+    h = read_header(p)
+    assert h.command == "vita train -r x"
+    assert h.summary == "Five epochs, e.g. for a check."
+    assert h.run_time == "3 min on 2 idle cores"  # an explicit line wins over a phrase
+    p.write_text("# vita train -r x\n# Quick (≈ 4 min). Not 0.5 s of motion.\ntrain: {}\n")
+    assert read_header(p).run_time == "≈ 4 min"
+    shipped = [read_header(path) for _, path in list_recipes()]
+    assert all(h.command.startswith("vita ") or "vita " in h.command for h in shipped)
+    assert sum(bool(h.run_time) for h in shipped) >= 30

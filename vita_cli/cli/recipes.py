@@ -16,6 +16,7 @@ from vita_cli.core.recipe import (
     find_recipe,
     from_dict,
     list_recipes,
+    read_header,
     read_yaml,
     recipe_dir_of,
 )
@@ -24,37 +25,26 @@ from vita_cli.schemas import schema_for
 recipes_app = typer.Typer(help="List, show, copy and validate recipes.", no_args_is_help=True)
 
 
-def _first_comment(path: Path) -> str:
-    return _comments(path)[0] if _comments(path) else ""
-
-
-def _description(path: Path) -> str:
-    """The recipe's second comment line: what it is for and how long it runs."""
-    lines = _comments(path)
-    return lines[1] if len(lines) > 1 else ""
-
-
-def _comments(path: Path) -> list[str]:
-    lines = []
-    for line in path.read_text().splitlines():
-        if not line.startswith("#"):
-            break
-        lines.append(line.lstrip("# ").strip())
-    return lines
-
-
 @recipes_app.command("list", help="List the shipped recipes with the command that runs each.")
 @verb_command("recipes", run_options=False)
 def list_cmd(invocation: Invocation):
-    rows = [
-        {"name": name, "path": str(path), "command": _first_comment(path), "description": _description(path)}
-        for name, path in list_recipes()
-    ]
+    rows = []
+    for name, path in list_recipes():
+        header = read_header(path)
+        rows.append(
+            {
+                "name": name,
+                "path": str(path),
+                "command": header.command,
+                "description": header.summary,
+                "run_time": header.run_time,
+            }
+        )
 
     def render(console):
-        table = Table("recipe", "command", "what for")
+        table = Table("recipe", "command", "what for", "run time (as stated)")
         for row in rows:
-            table.add_row(row["name"], row["command"], row["description"])
+            table.add_row(row["name"], row["command"], row["description"], row["run_time"])
         console.print(table)
 
     invocation.emit({"recipes": rows}, render)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -35,6 +36,42 @@ def recipes_root() -> Path:
 def list_recipes() -> list[tuple[str, Path]]:
     root = recipes_root()
     return sorted((f"{p.parent.name}/{p.stem}", p) for p in root.glob("*/*.yaml"))
+
+
+# a run time stated in a recipe header: an explicit "run time: ..." line, else a phrase such as
+# "≈ 40 min", "~10-30 min", "about 2 hours" or "(seconds)"
+_RUN_TIME_LINE = re.compile(r"^run time:\s*(.+)$", re.IGNORECASE)
+_RUN_TIME = re.compile(
+    r"(?:[≲≈~]\s*|about\s+|under\s+)?\d+(?:\.\d+)?(?:\s*[-–]\s*\d+)?\s*(?:min|minutes|h|hours)\b"
+    r"|\bseconds\b|\bminutes\b",
+    re.IGNORECASE,
+)
+
+
+@dataclasses.dataclass
+class RecipeHeader:
+    """What a recipe's leading comment says: the command that runs it, what it is for, how long it runs."""
+
+    command: str
+    summary: str
+    run_time: str
+
+
+def read_header(path: Path) -> RecipeHeader:
+    comments = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        comments.append(line.lstrip("# ").strip())
+    command = comments[0] if comments else ""
+    stated = [m.group(1) for m in map(_RUN_TIME_LINE.match, comments) if m]
+    text = " ".join(c for c in comments[1:] if not _RUN_TIME_LINE.match(c))
+    # the first sentence: up to a full stop followed by a space (not inside "e.g." or a number)
+    end = re.search(r"(?<!e\.g)(?<!i\.e)(?<!\d)\.(\s|$)", text)
+    summary = text[: end.start() + 1] if end else text
+    timing = _RUN_TIME.search(text)
+    run_time = stated[0] if stated else timing.group(0).strip() if timing else ""
+    return RecipeHeader(command, summary.strip(), run_time)
 
 
 def find_recipe(name_or_path: str | Path) -> Path:
