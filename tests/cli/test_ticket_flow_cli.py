@@ -241,3 +241,34 @@ def test_spectra_of_a_vita_prune_imp_run(vita, tmp_path):
     assert r.exit_code == 0, r.stderr
     flow = json.loads(r.stdout)["flows"][0]
     assert flow["rounds"] == [0, 1, 2] and flow["density"][2] == pytest.approx(0.25, abs=0.01)
+
+
+def test_depth_study_bad_models_are_one_line_errors(vita, tmp_path):
+    bad_out = tmp_path / "bad"
+    msg = _one_line_error(
+        vita(
+            "ticket-flow",
+            "run",
+            "-r",
+            "ticket-flow/depth",
+            "--set",
+            "depth.models=[resnet14, small_cnn]",
+            "--out",
+            bad_out,
+        )
+    )
+    assert "depth.models" in msg and "small_cnn" in msg
+    msg = _one_line_error(
+        vita(
+            "ticket-flow",
+            "run",
+            "-r",
+            "ticket-flow/depth",
+            "--set",
+            "depth.models=[resnet14, resnet21]",
+            "--out",
+            bad_out,
+        )
+    )
+    assert "resnet21" in msg
+    assert not bad_out.exists()

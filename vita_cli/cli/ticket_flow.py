@@ -243,7 +243,12 @@ def transfer_cmd(
     invocation.emit(result.to_dict(), render)
 
 
-@app.command("run", help="The whole study: IMP per task and seed → spectra → compare → transfer (resumable).")
+@app.command(
+    "run",
+    help="The whole study: IMP per task and seed → spectra → compare → transfer (resumable). "
+    "With depth.models in the recipe (ticket-flow/depth): IMP per depth, per-layer uniformity, and "
+    "tickets moved between depths by the elastic ticket transformation.",
+)
 @verb_command("ticket-flow run")
 def run_cmd(
     recipe: RecipeOpt = "ticket-flow/default",
@@ -273,7 +278,8 @@ def run_cmd(
     for t in rec.tasks:
         parse_task(t)
     result = pipeline.run_study(rec, invocation.context(resume=resume))
-    invocation.emit(result.to_dict(), lambda console: render_study(console, result, invocation.run_dir.path))
+    render = render_depth if rec.depth.models else render_study
+    invocation.emit(result.to_dict(), lambda console: render(console, result, invocation.run_dir.path))
 
 
 def render_study(console, result, folder) -> None:
@@ -298,6 +304,42 @@ def render_study(console, result, folder) -> None:
             "yes" if r["effect"] else "no",
         )
     console.print(t)
+    console.print(f"study.json and figures in {folder}")
+
+
+def render_depth(console, result, folder) -> None:
+    t = Table(
+        "model",
+        "std of per-layer |λ_1|",
+        "mean W1 between layers",
+        title=f"per-layer uniformity, {len(result.tasks)} tasks × {len(result.seeds)} seeds, {result.seconds:.0f} s",
+    )
+    for m in result.models:
+        u = result.uniformity[m]
+        t.add_row(
+            m,
+            f"{u['layer_leading_modulus_std']:.3f} ± {u['layer_leading_modulus_std_seed_std']:.3f}",
+            f"{u['layer_spectra_spread']:.3f} ± {u['layer_spectra_spread_seed_std']:.3f}",
+        )
+    console.print(t)
+    console.print(
+        f"shallower more uniform (every pair, both measures): {'yes' if result.uniform_rule['holds'] else 'no'}"
+    )
+    if result.elt_rule:
+        e = Table(
+            "ticket", "→ target", "moved", "own", "random", "holds", title="elastic ticket transfer (acc %)"
+        )
+        for p in result.elt_rule["pairs"]:
+            rnd = f"{p['random']:.1f}" if p["random"] is not None else "-"
+            e.add_row(
+                p["source"],
+                p["target"],
+                f"{p['moved']:.1f}",
+                f"{p['own']:.1f}",
+                rnd,
+                "yes" if p["holds"] else "no",
+            )
+        console.print(e)
     console.print(f"study.json and figures in {folder}")
 
 

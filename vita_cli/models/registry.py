@@ -59,6 +59,7 @@ def _wrn(depth, widen):
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "small_cnn": _small_cnn,
+    "resnet14": _cifar_resnet(14),
     "resnet20": _cifar_resnet(20),
     "resnet32": _cifar_resnet(32),
     "resnet44": _cifar_resnet(44),

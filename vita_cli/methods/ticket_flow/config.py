@@ -116,6 +116,30 @@ class TransferSection:
 
 
 @dataclass
+class DepthSection:
+    """The depth study: IMP on CIFAR ResNets of several depths, per-layer uniformity of their flows,
+    and tickets moved between the depths by the elastic ticket transformation (stretch / squeeze)."""
+
+    models: list[str] = field(default_factory=list)  # e.g. [resnet14, resnet20, resnet32]; [] = off
+    margin: float = 1.0  # ELT holds when the moved ticket is within this many points of the own ticket
+
+    def __post_init__(self):
+        if len(set(self.models)) != len(self.models):
+            raise ValueError(f"depth.models must name distinct models; got {self.models}")
+        if len(self.models) == 1:
+            raise ValueError("depth.models must name at least two depths (or none)")
+        for name in self.models:
+            n = name[len("resnet") :] if name.startswith("resnet") else ""
+            if not n.isdigit() or int(n) < 14 or (int(n) - 2) % 6:
+                raise ValueError(
+                    f"depth.models: {name!r} is not a CIFAR ResNet with two or more blocks per stage "
+                    "(resnet14, resnet20, resnet32, ...)"
+                )
+        if self.margin < 0:
+            raise ValueError(f"depth.margin must be >= 0, got {self.margin}")
+
+
+@dataclass
 class TicketFlowRecipe:
     """``recipes/ticket-flow/*.yaml``: the analysis settings and the study `vita ticket-flow run` runs."""
 
@@ -134,6 +158,7 @@ class TicketFlowRecipe:
     train: TrainSection = field(default_factory=TrainSection)
     imp: ImpSection = field(default_factory=ImpSection)
     transfer: TransferSection = field(default_factory=TransferSection)
+    depth: DepthSection = field(default_factory=DepthSection)
 
     def __post_init__(self):
         bad = [o for o in self.observables if o not in OBSERVABLE_NAMES]
@@ -141,8 +166,13 @@ class TicketFlowRecipe:
             raise ValueError(
                 f"observables must be a non-empty list of {', '.join(OBSERVABLE_NAMES)}; got {bad}"
             )
-        if len(set(self.tasks)) != len(self.tasks) or len(self.tasks) < 2:
-            raise ValueError("tasks must name at least two distinct tasks")
+        least = 1 if self.depth.models else 2  # the depth study moves tickets between depths, not tasks
+        if len(set(self.tasks)) != len(self.tasks) or len(self.tasks) < least:
+            raise ValueError(
+                "tasks must name at least two distinct tasks"
+                if least == 2
+                else "tasks must name distinct tasks (at least one)"
+            )
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError("seeds must be a non-empty list of distinct integers")
         for key in ("related", "unrelated"):

@@ -16,7 +16,7 @@ import numpy as np
 from vita_cli.core.context import RunContext
 from vita_cli.core.errors import UserError
 from vita_cli.core.recipe import dump_yaml
-from vita_cli.methods.ticket_flow import plots, study
+from vita_cli.methods.ticket_flow import depth, elastic, plots, study
 from vita_cli.methods.ticket_flow.analysis import (
     FlowSpectra,
     check_flow,
@@ -407,7 +407,10 @@ def _observable_report(recipe, spectra, losses_by_seed, folder: Path) -> dict:
 
 
 def run_study(recipe: TicketFlowRecipe, ctx: RunContext) -> StudyResult:
-    """IMP per task and seed → spectra per observable → distances → transfer → ρ. Resumable."""
+    """IMP per task and seed → spectra per observable → distances → transfer → ρ. Resumable.
+    With ``depth.models`` set, the depth study instead (:func:`run_depth_study`)."""
+    if recipe.depth.models:
+        return run_depth_study(recipe, ctx)
     start = time.perf_counter()
     _write_recipe(recipe, ctx)
     specs = {t: parse_task(t) for t in recipe.tasks}
@@ -495,6 +498,150 @@ def run_study(recipe: TicketFlowRecipe, ctx: RunContext) -> StudyResult:
         accuracy,
         random_acc,
         reports,
+        time.perf_counter() - start,
+        figures,
+    )
+    ctx.run_dir.write_json("study.json", out.to_dict())
+    return out
+
+
+# ------------------------------------------------------------------ the depth study
+
+
+@dataclass
+class DepthStudyResult:
+    models: list[str]
+    depths: dict[str, int]
+    tasks: list[str]
+    seeds: list[int]
+    analysis: dict
+    imp: dict[str, list[dict]]  # flow name (model/task/seed) -> IMP round table
+    uniformity: dict[str, dict]  # model -> the two measures (mean over flows, per seed, per flow)
+    uniform_rule: dict
+    block_maps: dict[str, str]  # "resnet14->resnet32" -> "0:0;1:1,2,3,4"
+    accuracy: dict[str, dict[str, dict[str, dict[str, float]]]]  # seed -> task -> target -> source -> acc
+    random: dict[str, dict[str, dict[str, float]]]  # seed -> task -> target -> acc
+    density: dict[str, float]  # "source->target" -> the moved (or own) ticket's density, seed/task mean
+    elt_rule: dict | None
+    seconds: float
+    figures: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def run_depth_study(recipe: TicketFlowRecipe, ctx: RunContext) -> DepthStudyResult:
+    """IMP per depth, task and seed → per-layer uniformity per depth → every depth's ticket moved to
+    every other depth (elastic transformation) and trained against the target's own ticket and a
+    random mask. Resumable: finished flows and trainings are kept."""
+    start = time.perf_counter()
+    models = list(recipe.depth.models)
+    depths = {m: elastic.depth_of(m) for m in models}
+    specs = {t: parse_task(t) for t in recipe.tasks}
+    data = {t: load_task(s, recipe.data) for t, s in specs.items()}
+    _write_recipe(recipe, ctx)
+    root = ctx.run_dir.path
+    recipes = {m: replace(recipe, model=replace(recipe.model, name=m)) for m in models}
+    folder = lambda m, t, s: root / "flows" / m / t / f"s{s}"  # noqa: E731
+    imp = {}
+    with ctx.reporter.task("IMP flows", total=len(models) * len(recipe.tasks) * len(recipe.seeds)) as task:
+        for s in recipe.seeds:
+            for m in models:
+                for t in recipe.tasks:
+                    key = depth.flow_key(m, t, s)
+                    imp[key] = study.imp_flow(
+                        recipes[m], data[t], s, folder(m, t, s), ctx.device, resume=ctx.resume
+                    )
+                    task.advance(1, flow=f"{key} {imp[key][-1]['test_acc']:.1f}%")
+    cfg = recipe.analysis
+    diagnostics = {}
+    with ctx.reporter.task("per-layer DMD spectra", total=len(imp)) as task:
+        for s in recipe.seeds:
+            for m in models:
+                for t in recipe.tasks:
+                    key = depth.flow_key(m, t, s)
+                    flow = read_flow(folder(m, t, s), cfg.snapshot, key)
+                    check_flow(flow, cfg)
+                    diagnostics[key] = flow_spectra(flow, cfg).diagnostics()
+                    task.advance(1)
+    table = depth.uniformity(diagnostics, models, recipe.tasks, recipe.seeds)
+    uniform = depth.uniformity_rule(table, depths)
+    maps = {f"{a}->{b}": elastic.describe_map(depths[a], depths[b]) for a in models for b in models if a != b}
+    cache_path = root / "transfer_cache.jsonl"
+    cache = _cache(cache_path) if ctx.resume else {}
+    if not ctx.resume and cache_path.exists():
+        cache_path.unlink()
+    accuracy: dict = {}
+    random_acc: dict = {}
+    dens: dict[str, list[float]] = {}
+    seeds = recipe.seeds if recipe.transfer.enabled else []
+    per_target = len(models) + int(recipe.transfer.random_baseline)
+    jobs = len(seeds) * len(recipe.tasks) * len(models) * per_target
+    with ctx.reporter.task("elastic ticket transfer", total=jobs) as task:
+        for s in seeds:
+            accuracy[str(s)], random_acc[str(s)] = {}, {}
+            for t in recipe.tasks:
+                tickets = {m: study.read_ticket(folder(m, t, s), recipe.transfer.round) for m in models}
+                accuracy[str(s)][t], random_acc[str(s)][t] = {}, {}
+                for b in models:
+                    row = {}
+                    for a in models:
+                        ticket = (
+                            tickets[b]
+                            if a == b
+                            else depth.move_ticket(tickets[a], depths[a], tickets[b], depths[b])
+                        )
+                        dens.setdefault(f"{a}->{b}", []).append(depth.density(ticket.masks))
+                        key = f"{a}->{b}:{t}/s{s}"
+                        row[a] = _cached(
+                            ctx,
+                            cache,
+                            cache_path,
+                            key,
+                            lambda tk=ticket, b=b, t=t, s=s: study.train_ticket(
+                                tk, data[t], recipes[b], s, ctx.device
+                            ),
+                        )
+                        task.advance(1, last=f"{key} {row[a]:.1f}%")
+                    accuracy[str(s)][t][b] = row
+                    if recipe.transfer.random_baseline:
+                        key = f"random->{b}:{t}/s{s}"
+                        random_acc[str(s)][t][b] = _cached(
+                            ctx,
+                            cache,
+                            cache_path,
+                            key,
+                            lambda tk=tickets[b], b=b, t=t, s=s: study.train_ticket(
+                                tk, data[t], recipes[b], s, ctx.device, random_mask=True
+                            ),
+                        )
+                        task.advance(1, last=f"{key} {random_acc[str(s)][t][b]:.1f}%")
+    rule = depth.elt_rule(accuracy, random_acc, models, depths, recipe.depth.margin) if accuracy else None
+    figures = {
+        "uniformity": str(
+            plots.plot_uniformity(table, models, depth.MEASURES, root / "analysis" / "uniformity.png")
+        )
+    }
+    if accuracy:
+        figures["transfer"] = str(
+            plots.plot_depth_transfer(
+                accuracy, random_acc, models, root / "analysis" / "elastic_transfer.png"
+            )
+        )
+    out = DepthStudyResult(
+        models,
+        depths,
+        list(recipe.tasks),
+        list(recipe.seeds),
+        describe(cfg),
+        imp,
+        table,
+        uniform,
+        maps,
+        accuracy,
+        random_acc,
+        {k: float(np.mean(v)) for k, v in dens.items()},
+        rule,
         time.perf_counter() - start,
         figures,
     )

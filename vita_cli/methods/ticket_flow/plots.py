@@ -88,3 +88,51 @@ def plot_rho(points: list[dict], path: Path, title: str) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, ncol=2)
     return save_figure(fig, path)
+
+
+def plot_uniformity(table: dict, models: list[str], measures: tuple[str, ...], path: Path) -> Path:
+    """Per depth: each flow's per-layer uniformity measure (points) and their mean (bar), one panel each."""
+    import matplotlib.pyplot as plt
+
+    labels = {
+        "layer_leading_modulus_std": "std over layers of per-layer |λ_1|",
+        "layer_spectra_spread": "mean W1 between layer spectra",
+    }
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 3.8), dpi=110)
+    for ax, measure in zip(np.atleast_1d(axes), measures, strict=True):
+        x = np.arange(len(models))
+        ax.bar(x, [table[m][measure] for m in models], color="C0", alpha=0.35, label="mean over flows")
+        for k, m in enumerate(models):
+            vals = [v[measure] for v in table[m]["flows"].values()]
+            ax.scatter(np.full(len(vals), k), vals, s=16, color="C0", zorder=3)
+        ax.set_xticks(x, models)
+        ax.set_ylabel(labels.get(measure, measure), fontsize=8)
+        ax.set_title("per flow (points) and mean (bar); lower = more uniform", fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+    return save_figure(fig, path)
+
+
+def plot_depth_transfer(accuracy: dict, random: dict, models: list[str], path: Path) -> Path:
+    """Mean test accuracy (over seeds and tasks) of every depth's ticket on every depth, with the
+    random-mask row: rows = ticket source (elastically moved off the diagonal), columns = target."""
+    rows = [*models, "random mask"]
+    m = np.full((len(rows), len(models)), np.nan)
+    for j, b in enumerate(models):
+        for i, a in enumerate(models):
+            m[i, j] = np.mean([accuracy[s][t][b][a] for s in accuracy for t in accuracy[s]])
+        vals = [random[s][t][b] for s in random for t in random[s] if b in random[s][t]]
+        if vals:
+            m[-1, j] = np.mean(vals)
+    fig, ax = new_figure(1.2 * len(models) + 2.6, 0.55 * len(rows) + 1.8)
+    im = ax.imshow(m, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(models)), models, fontsize=7)
+    ax.set_yticks(range(len(rows)), rows, fontsize=7)
+    ax.set_xlabel("target depth (trained)")
+    ax.set_ylabel("ticket from")
+    for i in range(len(rows)):
+        for j in range(len(models)):
+            if np.isfinite(m[i, j]):
+                ax.text(j, i, f"{m[i, j]:.1f}", ha="center", va="center", fontsize=7, color="w")
+    fig.colorbar(im, ax=ax, fraction=0.046, label="test accuracy (%)")
+    ax.set_title("elastic ticket transfer (diagonal: own ticket)", fontsize=9)
+    return save_figure(fig, path)
