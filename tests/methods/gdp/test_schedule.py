@@ -55,3 +55,19 @@ def test_the_fine_tune_continues_the_gate_phase_cosine_at_the_gate_phase_lr(monk
     assert seen["schedule"](0) == pytest.approx(0.5 * (1 + math.cos(math.pi * run * 4 / horizon_steps)))
     assert seen["schedule"](seen["epochs"] * 4) == pytest.approx(0.0, abs=1e-12)
     assert arm.epochs == cfg.epochs + cfg.finetune_epochs
+
+
+@pytest.mark.parametrize("before, after, diverged", [(80.0, 20.0, True), (80.0, 78.0, False)])
+def test_a_fine_tune_that_loses_validation_accuracy_is_flagged(monkeypatch, before, after, diverged):
+    torch.manual_seed(0)
+    model = CifarResNet(20, 10, 1, shortcut="A")
+    graph = build_channel_graph(model, (1, 16, 16))
+    cfg = GdpConfig(flops_target=0.9, epochs=1, finetune_epochs=1)
+    readings = iter([before, after])
+    monkeypatch.setattr(engine, "train_plain", lambda *a, **k: [])
+    monkeypatch.setattr(engine, "_val_accuracy", lambda *a: next(readings))
+    arm, _, _, checks = engine.run_gdp_arm(
+        model, graph, _loaders(), cfg, TrainConfig(epochs=1, lr=0.1, amp=False), "cpu", budget=None
+    )
+    assert checks["val_acc_before_finetune"] == before and arm.val_acc == after
+    assert checks["finetune_diverged"] is diverged

@@ -433,6 +433,7 @@ def run_gdp_arm(
     comp = finalize(model, graph, bank, cfg, check)
     acc_thresholded = gated_accuracy(model, graph, bank, loaders.test, device)
     acc_compact = evaluate(comp.model, loaders.test, device).accuracy
+    val_compact = _val_accuracy(comp.model, loaders, device)
     if continuous or budget is not None:
         ft_epochs = max(0, horizon - phase.epochs_run)
     else:
@@ -455,11 +456,16 @@ def run_gdp_arm(
         resume=auto,
     )
     acc_ft = evaluate(comp.model, loaders.test, device).accuracy
+    val_ft = _val_accuracy(comp.model, loaders, device)
     dense = dense_macs(graph)
     checks = {
         "test_acc_gated": acc_gated,
         "test_acc_thresholded": acc_thresholded,
         "test_acc_compact": acc_compact,
+        "val_acc_before_finetune": val_compact,
+        # fine-tuning that loses more than 5 validation points has diverged (the compact model before it
+        # was better): the pipeline says so rather than hand back a broken model silently
+        "finetune_diverged": val_compact is not None and val_ft is not None and val_ft < val_compact - 5,
         "max_logit_diff": comp.max_logit_diff,
         "macs_formula": comp.macs_formula,
         "macs_counted": comp.macs_counted,
@@ -483,6 +489,6 @@ def run_gdp_arm(
         acc_compact,
         phase.epochs_run + ft_epochs,
         checks,
-        _val_accuracy(comp.model, loaders, device),
+        val_ft,
     )
     return arm, phase, comp, checks

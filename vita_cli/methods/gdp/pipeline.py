@@ -200,6 +200,12 @@ def _run(ctx, model_path, loaded, rec, cfg, arch, overrides, stages):
             model, graph, loaders, cfg, rec.train, device, reporter, **resumable
         )
         history, snapshots = phase.history, phase.snapshots
+        if checks.get("finetune_diverged"):
+            ctx.log(
+                f"warning: fine-tuning lowered GDP's validation accuracy from "
+                f"{checks['val_acc_before_finetune']:.1f} to {arm.val_acc:.1f} % (it diverged); "
+                "rerun with a lower train.lr or fewer gdp.finetune_epochs"
+            )
         out_arch = {
             **{k: v for k, v in spec.items() if k != "rebuild"},
             "rebuild": manifest_spec(arm.manifest),
